@@ -38,7 +38,9 @@ LOW_YIELD_LABEL_SECTIONS = frozenset(
 
 
 def in_profile(record: CorpusRecord, profile: str) -> bool:
-    if profile == "full" or record.source_type != "fda_label":
+    """Whether ``record`` is indexed under ``profile``. Only full openFDA labels (ids ``label:``) are trimmed;
+    the small curated label sets (FDA-ARS safety sections, DailyMed excerpts) are always kept."""
+    if profile == "full" or record.source_type != "fda_label" or not record.id.startswith("label:"):
         return True
     section = (record.section or "").strip().lower()
     return not (section in LOW_YIELD_LABEL_SECTIONS or section.startswith("unclassified section"))
