@@ -127,6 +127,45 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from app.answer.engine import AnswerEngine, QuestionError
+    from app.conversation import ConversationNotFound
+    from app.index.manifest import IndexMismatch
+
+    if args.llm:
+        settings.llm.backend = args.llm
+    try:
+        engine = AnswerEngine.from_settings(settings)
+    except IndexMismatch as exc:
+        return _err(str(exc))
+    try:
+        answer = engine.ask(args.question, conversation_id=args.conversation, audience=args.audience)
+    except (QuestionError, ConversationNotFound) as exc:
+        return _err(str(exc))
+    finally:
+        if engine.llm is not None:
+            engine.llm.close()
+    if args.json:
+        print(answer.model_dump_json(indent=2))
+    else:
+        print(answer.to_markdown())
+        print(
+            f"conversation: {answer.conversation_id} (turn {answer.turn}) — "
+            f"follow up with --conversation {answer.conversation_id}"
+        )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from app.api.server import serve
+
+    if args.host:
+        settings.api.host = args.host
+    if args.port:
+        settings.api.port = args.port
+    return int(serve(settings))
+
+
 def _run_eval_cli(argv: Sequence[str]) -> int:
     import importlib
 
@@ -159,6 +198,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--drug", action="append", help="restrict label passages to this drug key")
     s.add_argument("--json", action="store_true")
 
+    v = sub.add_parser("serve", help="serve the HTTP API and the chat page")
+    v.add_argument("--host")
+    v.add_argument("--port", type=int)
+
+    a = sub.add_parser("ask", help="answer a question: three cited sections")
+    a.add_argument("question")
+    a.add_argument("--audience", choices=["clinician", "patient"], default="clinician")
+    a.add_argument("--conversation", help="continue this conversation (follow-up)")
+    a.add_argument("--llm", choices=["none", "openai", "local"], help="override CURBSIDE_LLM__BACKEND")
+    a.add_argument("--json", action="store_true")
+
     g = sub.add_parser("ingest", help="normalise sources into the corpus schema")
     g.add_argument("paths", nargs="+")
     g.add_argument("--type", required=True, choices=["jsonl", "openfda", "spl", "pubmed", "markdown"])
@@ -183,7 +233,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_eval_cli(args.rest)
     if args.command == "bench":
         return _run_eval_cli(["bench", *args.rest])
-    handlers = {"config": cmd_config, "index": cmd_index, "search": cmd_search, "ingest": cmd_ingest}
+    handlers = {
+        "config": cmd_config,
+        "index": cmd_index,
+        "search": cmd_search,
+        "ingest": cmd_ingest,
+        "ask": cmd_ask,
+        "serve": cmd_serve,
+    }
     return handlers[args.command](args, settings)
 
 

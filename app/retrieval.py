@@ -145,6 +145,7 @@ class Retriever:
             hits.append(
                 Hit(
                     passage=passage,
+                    row=row,
                     score=fused[row],
                     dense_score=d[1] if d else None,
                     dense_rank=d[0] if d else None,

@@ -116,9 +116,169 @@ class Hit(BaseModel):
     """A passage retrieved for a question, with the scores that put it there."""
 
     passage: Passage
+    row: int | None = Field(None, description="row of the passage in the index")
     score: float = Field(description="fused score (RRF, plus any boost)")
     dense_score: float | None = Field(None, description="cosine similarity, when the dense side found it")
     lexical_score: float | None = Field(None, description="BM25 score, when the lexical side found it")
     dense_rank: int | None = None
     lexical_rank: int | None = None
     drug_match: bool = False
+
+
+# -- answers -----------------------------------------------------------------------------------------------
+
+
+class Quote(BaseModel):
+    """The span of a passage that supports the statements citing it."""
+
+    text: str
+    start: int = Field(ge=0, description="offset of the quote in the passage text")
+    end: int = Field(ge=0)
+
+
+class Reference(BaseModel):
+    """A numbered reference: one retrieved passage, renderable as a citation, with its quoted span."""
+
+    number: int = Field(ge=1)
+    passage_id: str
+    record_id: str
+    source_type: SourceType
+    title: str | None = None
+    organization: str | None = None
+    year: int | None = None
+    date: str | None = None
+    section: str | None = None
+    url: str | None = None
+    pmid: str | None = None
+    doi: str | None = None
+    set_id: str | None = None
+    drug: str | None = None
+    brand: str | None = None
+    quote: Quote = Field(description="the span quoted first (the one the first citing statement rests on)")
+    quotes: list[Quote] = Field(default_factory=list, description="every span quoted from this passage")
+    label: str = Field(description="one-line rendering: title (organisation, year) — section")
+
+    @classmethod
+    def from_passage(cls, number: int, passage: Passage, quote: Quote) -> Reference:
+        return cls(
+            number=number,
+            passage_id=passage.id,
+            record_id=passage.record_id,
+            source_type=passage.source_type,
+            title=passage.title,
+            organization=passage.organization,
+            year=passage.year,
+            date=passage.date,
+            section=passage.section,
+            url=passage.url,
+            pmid=passage.pmid,
+            doi=passage.doi,
+            set_id=passage.set_id,
+            drug=passage.drug,
+            brand=passage.brand,
+            quote=quote,
+            quotes=[quote],
+            label=passage.citation_label(),
+        )
+
+
+class Statement(BaseModel):
+    text: str
+    citations: list[int] = Field(default_factory=list, description="reference numbers that support it")
+    supported: bool = Field(
+        True, description="False only when the guard keeps unsupported statements, flagged"
+    )
+    context: bool = Field(
+        False, description="background the sources do give when they do not answer the question itself"
+    )
+
+
+class Section(BaseModel):
+    key: SectionKey
+    title: str
+    statements: list[Statement] = Field(default_factory=list)
+    abstained: bool = False
+    message: str | None = Field(
+        None, description="plain sentence when the section abstains or only partly answers"
+    )
+
+
+class Backend(BaseModel):
+    composer: Literal["extractive", "generative"]
+    llm: str | None = Field(None, description="the LLM backend/model that composed, if any")
+    fallback: bool = Field(False, description="True when an LLM was asked but the extractive answer is shown")
+    reason: str | None = Field(None, description="why it fell back")
+
+
+class GuardCounts(BaseModel):
+    statements_in: int = 0
+    statements_out: int = 0
+    dangling_citations_removed: int = 0
+    unsupported_citations_removed: int = 0
+    unsupported_statements_removed: int = 0
+    unsupported_statements_flagged: int = 0
+    uncited_statements_removed: int = 0
+    references_unused_dropped: int = 0
+
+
+class Answer(BaseModel):
+    question: str
+    standalone_question: str
+    audience: Audience = "clinician"
+    conversation_id: str | None = None
+    turn: int = 1
+    sections: list[Section]
+    references: list[Reference] = Field(default_factory=list)
+    disclaimer: str
+    follow_ups: list[str] = Field(default_factory=list)
+    backend: Backend
+    guard: GuardCounts = Field(default_factory=GuardCounts)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    drugs: list[str] = Field(default_factory=list, description="drugs recognised in the question")
+    prompt_versions: dict[str, int] = Field(default_factory=dict)
+
+    def section(self, key: SectionKey) -> Section:
+        return next(s for s in self.sections if s.key == key)
+
+    def to_markdown(self) -> str:
+        out: list[str] = []
+        if self.standalone_question != self.question:
+            out.append(f"*Answering:* {self.standalone_question}\n")
+        for sec in self.sections:
+            out.append(f"## {sec.title}\n")
+            if sec.message:
+                out.append(f"{sec.message}\n")
+            if sec.statements:
+                if sec.abstained:
+                    out.append("What the sources do say:\n")
+                for st in sec.statements:
+                    marks = "".join(f"[{n}]" for n in st.citations)
+                    flag = " *(not supported by its sources)*" if not st.supported else ""
+                    out.append(f"- {st.text} {marks}{flag}".rstrip())
+                out.append("")
+        if self.references:
+            out.append("## References\n")
+            for ref in self.references:
+                link = ref.url or (f"https://pubmed.ncbi.nlm.nih.gov/{ref.pmid}/" if ref.pmid else "")
+                out.append(f"{ref.number}. {ref.label}" + (f" <{link}>" if link else ""))
+                out.append(f'   > "{ref.quote.text}"')
+            out.append("")
+        if self.follow_ups:
+            out.append("**You could also ask:** " + " · ".join(self.follow_ups) + "\n")
+        if self.backend.fallback:
+            out.append(
+                f"*Composed extractively: the {self.backend.llm or 'LLM'} backend failed "
+                f"({self.backend.reason}).*\n"
+            )
+        out.append(f"---\n{self.disclaimer}")
+        return "\n".join(out).strip() + "\n"
+
+
+class Turn(BaseModel):
+    conversation_id: str
+    turn: int
+    question: str
+    standalone_question: str
+    audience: Audience
+    created_at: str
+    answer: Answer

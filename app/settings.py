@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.llm.settings import LLMSettings
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -77,6 +79,35 @@ class RetrievalSettings(BaseModel):
     drug_boost: bool = Field(True, description="rank label passages of a drug named in the question first")
 
 
+class AnswerSettings(BaseModel):
+    passages_per_section: int = Field(4, ge=1, le=20, description="passages a section's answer may draw on")
+    statements_per_section: int = Field(3, ge=1, le=10, description="most statements per section")
+    mmr_lambda: float = Field(0.7, ge=0, le=1, description="MMR trade-off: relevance (1) vs diversity (0)")
+    floor_guidelines: float = Field(
+        0.42, description="min cosine(question, passage) for a guideline passage to count"
+    )
+    floor_fda_label: float = Field(0.40, description="min cosine for a label passage (drug-matched)")
+    floor_research: float = Field(0.45, description="min cosine for a research passage")
+    min_focus_coverage: float = Field(
+        0.5, ge=0, le=1, description="share of the question's focus terms a quoted sentence must contain"
+    )
+    guard_mode: Literal["drop", "flag"] = Field(
+        "drop", description="unsupported statements: drop or keep flagged"
+    )
+    min_overlap: float = Field(
+        0.6, ge=0, le=1, description="grounding: share of a statement's content words in its sources"
+    )
+    max_question_chars: int = Field(2000, ge=10, description="longest question accepted")
+    follow_ups: int = Field(
+        3, ge=0, le=4, description="suggested follow-up questions (checked against the index)"
+    )
+
+
+class ConversationSettings(BaseModel):
+    db_name: str = Field("conversations.sqlite3", description="SQLite file under paths.data_dir")
+    history_turns: int = Field(4, ge=0, description="earlier turns used to condense a follow-up")
+
+
 class ApiSettings(BaseModel):
     host: str = Field("127.0.0.1", description="bind address")
     port: int = Field(8000, description="bind port")
@@ -90,6 +121,9 @@ class Settings(BaseSettings):
     chunk: ChunkSettings = ChunkSettings()
     index: IndexSettings = IndexSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()
+    conversation: ConversationSettings = ConversationSettings()
+    llm: LLMSettings = LLMSettings()
     api: ApiSettings = ApiSettings()
 
 

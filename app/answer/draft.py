@@ -1,0 +1,46 @@
+"""What a composer hands to the guard: statements citing passages by id, per section, before any checking."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from app.schema import Backend, SectionKey
+
+
+@dataclass
+class DraftStatement:
+    text: str
+    keys: list[str]  # passage ids cited (as the composer understood them; the guard checks them)
+    context: bool = False
+
+
+@dataclass
+class DraftSection:
+    key: SectionKey
+    statements: list[DraftStatement] = field(default_factory=list)
+    abstained: bool = False
+    message: str | None = None
+
+
+@dataclass
+class Draft:
+    sections: list[DraftSection]
+    backend: Backend
+    prompt_versions: dict[str, int] = field(default_factory=dict)
+
+
+MARKER = re.compile(r"\[\s*([A-Za-z]*\d+(?:\s*[,;]\s*[A-Za-z]*\d+)*)\s*\]")
+
+
+def parse_markers(text: str) -> tuple[str, list[str]]:
+    """Split ``text`` into the statement without its ``[n]``/``[S2, S3]`` markers and the marker keys."""
+    keys: list[str] = []
+    for m in MARKER.finditer(text):
+        for raw in re.split(r"[,;]", m.group(1)):
+            part = raw.strip()
+            if part and part not in keys:
+                keys.append(part)
+    clean = MARKER.sub("", text)
+    clean = re.sub(r"\s+([.,;:])", r"\1", re.sub(r"\s{2,}", " ", clean)).strip()
+    return clean, keys

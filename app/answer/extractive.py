@@ -1,0 +1,191 @@
+"""ExtractiveComposer: the default, offline, deterministic answer — quoted sentences, each cited.
+
+Per section: keep the passages above the section's relevance floor, score their sentences against the
+question (its focus terms, what it asks — dose, side effects… — and the passage's own relevance), pick
+a few with MMR so they do not repeat each other, and quote them lightly trimmed (section headings and
+list bullets removed; numbers, units and negations untouched). A question qualifier such as "low-dose"
+that no passage of a section mentions makes that section abstain, showing what the sources do cover as
+context rather than stretching it into an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from app.answer.draft import Draft, DraftSection, DraftStatement
+from app.answer.question import PATIENT_SECTIONS, QuestionInfo, mentions
+from app.index.lexical import analyze
+from app.schema import SECTION_SOURCE, Audience, Backend, Hit, SectionKey
+from app.settings import AnswerSettings
+
+SOURCE_NAMES: dict[SectionKey, str] = {
+    "guidelines": "guideline",
+    "fda_label": "label",
+    "research": "research",
+}
+
+_HEADING = re.compile(
+    r"^(?:\d+(?:\.\d+)*\s+)?(?:[A-Z][A-Z&/,\- ]{3,}[A-Z])(?:\s*:)?\s+(?=[A-Z])"
+)  # "8.1 PREGNANCY Risk…", "INDICATIONS AND USAGE Naltrexone…"
+_NUMBERED = re.compile(r"^\d+(?:\.\d+)+\s+(?:[A-Z][a-z]+(?:\s+[A-Za-z]+){0,4}\s+)?(?=[A-Z])")
+_MARKUP = re.compile(r"^(?:[#>*\-•–]+\s*)+|\*\*|__")
+
+
+def trim(sentence: str) -> str:
+    """Drop a leading section heading, Markdown and bullets; never touch the words that carry meaning."""
+    s = sentence.strip()
+    s = _MARKUP.sub("", s).strip()
+    s = s.replace("**", "")
+    m = _HEADING.match(s)
+    if m and len(s) - m.end() > 40:
+        s = s[m.end() :]
+    return s.strip()
+
+
+@dataclass
+class Candidate:
+    key: str
+    text: str
+    terms: set[str]
+    score: float
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def mmr(candidates: list[Candidate], k: int, lam: float) -> list[Candidate]:
+    chosen: list[Candidate] = []
+    pool = sorted(candidates, key=lambda c: -c.score)
+    while pool and len(chosen) < k:
+        best = max(
+            pool,
+            key=lambda c: (
+                lam * c.score - (1 - lam) * max((_jaccard(c.terms, s.terms) for s in chosen), default=0.0)
+            ),
+        )
+        chosen.append(best)
+        pool.remove(best)
+    return chosen
+
+
+class ExtractiveComposer:
+    name = "extractive"
+
+    def __init__(self, settings: AnswerSettings, messages: Mapping[str, str]) -> None:
+        self.settings = settings
+        self.messages = messages
+
+    def floor(self, key: SectionKey) -> float:
+        return float(getattr(self.settings, f"floor_{key}"))
+
+    def select(self, key: SectionKey, hits: Sequence[Hit], cosines: Mapping[str, float]) -> list[Hit]:
+        """Evidence for a section: hits above the section's relevance floor, best fused rank first."""
+        floor = self.floor(key)
+        kept = [h for h in hits if cosines.get(h.passage.id, 0.0) >= floor]
+        return kept[: self.settings.passages_per_section]
+
+    def compose(
+        self,
+        q: QuestionInfo,
+        evidence: Mapping[SectionKey, Sequence[Hit]],
+        cosines: Mapping[str, float],
+        *,
+        audience: Audience = "clinician",
+        no_label_for: Sequence[str] = (),
+    ) -> Draft:
+        sections = [
+            self.compose_section(key, q, hits, cosines, audience=audience, no_label_for=no_label_for)
+            for key, hits in evidence.items()
+        ]
+        return Draft(sections=sections, backend=Backend(composer="extractive"))
+
+    def compose_section(
+        self,
+        key: SectionKey,
+        q: QuestionInfo,
+        hits: Sequence[Hit],
+        cosines: Mapping[str, float],
+        *,
+        audience: Audience = "clinician",
+        no_label_for: Sequence[str] = (),
+    ) -> DraftSection:
+        if key == "fda_label" and no_label_for and not hits:
+            message = self.messages["fda_label_no_label"].format(drug=", ".join(no_label_for))
+            return DraftSection(key=key, abstained=True, message=message)
+        if not hits:
+            return DraftSection(key=key, abstained=True, message=self.messages.get(key))
+        candidates = self._candidates(key, q, hits, cosines, audience)
+        chosen = mmr(candidates, self.settings.statements_per_section, self.settings.mmr_lambda)
+        statements = [DraftStatement(text=c.text, keys=[c.key]) for c in chosen]
+        missing = [
+            text
+            for text, run in zip(q.qualifier_text, q.qualifiers, strict=True)
+            if not any(mentions(analyze(h.passage.text), run) for h in hits)
+        ]
+        if missing:
+            message = self.messages["qualifier_missing"].format(
+                source=SOURCE_NAMES[key], qualifier=" or ".join(f"“{m}”" for m in missing)
+            )
+            context = [DraftStatement(text=s.text, keys=s.keys, context=True) for s in statements[:2]]
+            return DraftSection(key=key, statements=context, abstained=True, message=message)
+        if not statements:
+            return DraftSection(key=key, abstained=True, message=self.messages.get(key))
+        return DraftSection(key=key, statements=statements)
+
+    def _candidates(
+        self,
+        key: SectionKey,
+        q: QuestionInfo,
+        hits: Sequence[Hit],
+        cosines: Mapping[str, float],
+        audience: Audience,
+    ) -> list[Candidate]:
+        focus = set(q.focus)
+        terms_all = set(q.terms)
+        drug_words = {w for d in q.drugs for w in analyze(d)}
+        out: list[Candidate] = []
+        seen: set[str] = set()
+        for rank, hit in enumerate(hits):
+            p = hit.passage
+            section = (p.section or "").lower()
+            passage_terms = set(analyze(f"{p.title or ''} {p.text}"))
+            about_drug = bool(drug_words) and drug_words <= passage_terms
+            section_bonus = 0.0
+            if SECTION_SOURCE[key] == "fda_label":
+                if q.intent_sections and section in q.intent_sections:
+                    section_bonus += 0.25
+                if audience == "patient" and section in PATIENT_SECTIONS:
+                    section_bonus += 0.2
+            for idx, sentence in enumerate(p.sentence_texts()):
+                text = trim(sentence)
+                words = text.split()
+                if len(words) < 6 or len(words) > 80 or text in seen:
+                    continue
+                terms = set(analyze(text))
+                if not terms:
+                    continue
+                focus_hits = focus & terms
+                # A sentence of a label passage about the asked drug may say "it" or "tablets".
+                if drug_words and drug_words & focus and (drug_words <= terms or about_drug):
+                    focus_hits |= drug_words & focus
+                focus_cov = len(focus_hits) / len(focus) if focus else 1.0
+                if focus_cov < self.settings.min_focus_coverage:
+                    continue
+                coverage = len(terms_all & terms) / len(terms_all) if terms_all else 0.0
+                score = (
+                    0.35 * coverage
+                    + 0.25 * focus_cov
+                    + 0.3 * cosines.get(p.id, 0.0)
+                    + section_bonus
+                    - 0.02 * rank
+                    - 0.01 * min(idx, 10)
+                )
+                if audience == "patient":
+                    long_words = sum(1 for w in words if len(w) > 12) / len(words)
+                    score -= 0.3 * long_words
+                seen.add(text)
+                out.append(Candidate(p.id, text, terms, score))
+        return out

@@ -1,0 +1,146 @@
+"""Grounding: does a passage support a statement? Deterministic, lexical, offline.
+
+A statement is supported by the text it cites when
+- every number in it (doses, frequencies, percentages, durations, counts) appears in the cited text, with
+  the same unit when a unit follows it;
+- its negation / contraindication cues agree with the best-matching part of the cited text;
+- every drug it names is named in the cited text;
+- enough of its content words (stemmed) occur in the cited text.
+The same check is the citation guard's and the evaluation harness's lexical judge.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from app.corpus.chunker import split_sentences
+from app.index.lexical import analyze
+
+NUMBER = re.compile(
+    r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(?:-|–|to)\s*(\d+(?:\.\d+)?))?\s*"
+    r"(%|percent|mg/kg|mg/m2|mcg/kg|mg/dl|mmol/l|mg|mcg|µg|μg|g|kg|ml|mL|l|iu|units?|meq|mmhg|hours?|hrs?|h|"
+    r"days?|weeks?|wks?|months?|years?|yrs?|times|fold|x)?(?![\w])",
+    re.IGNORECASE,
+)
+_UNIT_ALIASES = {
+    "percent": "%", "µg": "mcg", "μg": "mcg", "ml": "ml", "hour": "h", "hours": "h", "hr": "h", "hrs": "h",
+    "day": "d", "days": "d", "week": "wk", "weeks": "wk", "wks": "wk", "month": "mo", "months": "mo",
+    "year": "y", "years": "y", "yrs": "y", "unit": "units", "fold": "x", "times": "x",
+}  # fmt: skip
+NEGATIONS = frozenset({"no", "not", "never", "without", "none", "neither", "nor", "cannot", "absence"})
+PROHIBITIONS = frozenset({"contraindicated", "contraindication", "contraindications", "avoid", "avoided"})
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: str
+    unit: str | None
+
+    def __str__(self) -> str:
+        return f"{self.value}{' ' + self.unit if self.unit else ''}"
+
+
+def _norm_number(s: str) -> str:
+    s = s.replace(",", "")
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return s
+
+
+def quantities(text: str) -> list[Quantity]:
+    """Numbers in ``text`` with the unit that follows them (normalised), ranges split into both ends."""
+    out = []
+    for m in NUMBER.finditer(text):
+        unit = m.group(3)
+        unit_n = _UNIT_ALIASES.get(unit.lower(), unit.lower()) if unit else None
+        out.append(Quantity(_norm_number(m.group(1)), unit_n))
+        if m.group(2):
+            out.append(Quantity(_norm_number(m.group(2)), unit_n))
+    return out
+
+
+def polarity(text: str) -> tuple[bool, bool]:
+    """(has a negation, has a prohibition such as 'contraindicated') — both must agree with the source."""
+    words = {w.lower() for w in _WORD.findall(text)}
+    negated = bool(words & NEGATIONS) or "n't" in text.lower()
+    return negated, bool(words & PROHIBITIONS)
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed content terms (stop words dropped), numbers excluded (they are checked separately)."""
+    return [t for t in analyze(text) if not t[0].isdigit()]
+
+
+@dataclass
+class Grounding:
+    supported: bool
+    overlap: float
+    missing_numbers: list[str] = field(default_factory=list)
+    missing_drugs: list[str] = field(default_factory=list)
+    negation_mismatch: bool = False
+    reason: str = ""
+
+
+def best_sentence(statement_terms: set[str], sentences: Sequence[str]) -> int:
+    """Index of the sentence that covers most of the statement's terms (the first on ties)."""
+    best, best_cov = 0, -1.0
+    for i, sentence in enumerate(sentences):
+        terms = set(content_terms(sentence))
+        cov = len(statement_terms & terms) / (len(statement_terms) or 1)
+        if cov > best_cov + 1e-9:
+            best, best_cov = i, cov
+    return best
+
+
+def check(
+    statement: str,
+    evidence: Iterable[str],
+    *,
+    drug_names: Iterable[str] = (),
+    min_overlap: float = 0.6,
+) -> Grounding:
+    """Whether ``evidence`` (the cited texts, together) supports ``statement``."""
+    texts = [t for t in evidence if t]
+    joined = "\n".join(texts)
+    terms = set(content_terms(statement))
+    ev_terms = set(content_terms(joined))
+    overlap = len(terms & ev_terms) / len(terms) if terms else 0.0
+
+    ev_q = quantities(joined)
+    ev_values = {q.value for q in ev_q}
+    ev_pairs = {(q.value, q.unit) for q in ev_q}
+    missing_numbers = []
+    for q in quantities(statement):
+        if q.value not in ev_values or (q.unit is not None and (q.value, q.unit) not in ev_pairs):
+            missing_numbers.append(str(q))
+
+    lowered = joined.lower()
+    missing_drugs = [d for d in drug_names if d.lower() in statement.lower() and d.lower() not in lowered]
+
+    # Negations must agree with the sentence of the evidence that matches the statement best.
+    sentences = [joined[s.start : s.end] for s in split_sentences(joined)] or [joined]
+    idx = best_sentence(terms, sentences)
+    negation_mismatch = polarity(statement) != polarity(sentences[idx])
+
+    reasons = []
+    if not terms:
+        reasons.append("no content words")
+    elif overlap < min_overlap:
+        reasons.append(f"content overlap {overlap:.2f} < {min_overlap:.2f}")
+    if missing_numbers:
+        reasons.append("numbers not in the source: " + ", ".join(missing_numbers))
+    if missing_drugs:
+        reasons.append("drugs not in the source: " + ", ".join(missing_drugs))
+    if negation_mismatch:
+        reasons.append("negation differs from the source")
+    return Grounding(
+        supported=not reasons,
+        overlap=overlap,
+        missing_numbers=missing_numbers,
+        missing_drugs=missing_drugs,
+        negation_mismatch=negation_mismatch,
+        reason="; ".join(reasons) or "supported",
+    )

@@ -1,0 +1,131 @@
+"""What a question asks: its intents (dose, side effects, pregnancy…), focus terms, qualifiers and drugs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from app.index.drugs import DrugLexicon
+from app.index.lexical import analyze
+
+# intent → (cue regexes on the lower-cased question, label sections that answer it)
+INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "dose": (
+        (r"\bdos(e|es|age|ing)\b", r"\bhow much\b", r"\bhow (often|many)\b", r"\bmg\b"),
+        ("dosage and administration", "dosage forms and strengths"),
+    ),
+    "adverse": (
+        (r"side[- ]effects?", r"\badverse\b", r"\breactions?\b", r"\btoxicit"),
+        ("adverse reactions", "warnings and precautions", "boxed warning", "warnings"),
+    ),
+    "contraindication": (
+        (r"contraindicat", r"\bwho should not\b", r"\bshould not (take|use)\b"),
+        ("contraindications",),
+    ),
+    "pregnancy": (
+        (r"pregnan", r"breast-?feed", r"lactat", r"\bnursing\b"),
+        ("pregnancy", "use in specific populations", "lactation", "nursing mothers", "teratogenic effects"),
+    ),
+    "interaction": (
+        (r"interact", r"\btogether with\b", r"\bcombin(e|ed|ing)\b", r"\bwith alcohol\b"),
+        ("drug interactions",),
+    ),
+    "indication": (
+        (
+            r"\bbenefits?\b",
+            r"\bused? for\b",
+            r"\bindicat",
+            r"\btreat",
+            r"\bwhat is .* for\b",
+            r"\beffective",
+            r"\befficacy\b",
+            r"\bhelp",
+        ),
+        ("indications and usage", "clinical studies"),
+    ),
+    "warning": (
+        (r"\bwarnings?\b", r"\brisks?\b", r"\bsafe(ty)?\b", r"\bdanger"),
+        ("boxed warning", "warnings and precautions", "warnings", "precautions"),
+    ),
+    "mechanism": ((r"\bhow does .* work\b", r"\bmechanism\b", r"\baction\b"), ("mechanism of action",)),
+    "overdose": ((r"overdos", r"\btoo much\b"), ("overdosage",)),
+    "pediatric": ((r"\bchild", r"\bpediatric", r"\bkids?\b", r"\binfants?\b"), ("pediatric use",)),
+    "geriatric": ((r"\belderly\b", r"\bolder (adults|patients)\b", r"\bgeriatric"), ("geriatric use",)),
+}
+
+PATIENT_SECTIONS = ("information for patients", "medication guide", "patient package insert",
+                    "patient counseling information", "patient medication information")  # fmt: skip
+
+# Words that say what is asked rather than what about; not "focus". Stemmed by the index analyzer.
+_INTENT_WORDS = (
+    "benefit benefits dose doses dosage dosing side effect effects adverse reaction reactions "
+    "contraindication contraindications contraindicated interaction interactions interact use used uses "
+    "usage treat treatment safe safety risk risks warning warnings work works mechanism action take taking "
+    "recommended recommendation "
+    "recommend guideline guidelines evidence research study studies label fda drug drugs medication medicine "
+    "patient patients people person much often many long good bad best effective efficacy help helps"
+)
+INTENT_STEMS = frozenset(analyze(_INTENT_WORDS))
+
+_QUALIFIER = re.compile(r"\b([a-z]+(?:-[a-z]+)+)\b")
+_NOT_QUALIFIERS = {"side-effects", "side-effect", "follow-up"}
+
+
+@dataclass
+class QuestionInfo:
+    text: str
+    terms: list[str]  # all stemmed content terms
+    focus: list[str]  # content terms minus intent words
+    intents: list[str]
+    intent_sections: set[str]
+    qualifiers: list[list[str]] = field(default_factory=list)  # stemmed token runs, e.g. [["low", "dose"]]
+    qualifier_text: list[str] = field(default_factory=list)  # as written, e.g. ["low-dose"]
+    drugs: list[str] = field(default_factory=list)
+
+
+def analyse_question(
+    text: str, lexicon: DrugLexicon | None = None, drugs: list[str] | None = None
+) -> QuestionInfo:
+    lowered = text.lower()
+    drug_keys = drugs if drugs is not None else (lexicon.detect(text) if lexicon else [])
+    drug_words = {w for d in drug_keys for w in d.split()}
+    qualifiers, qualifier_text = [], []
+    for m in _QUALIFIER.finditer(lowered):
+        word = m.group(1)
+        if word in _NOT_QUALIFIERS or any(part in drug_words for part in word.split("-")):
+            continue
+        stems = analyze(word.replace("-", " "))
+        if len(stems) >= 2:
+            qualifiers.append(stems)
+            qualifier_text.append(word)
+    # "low-dose" qualifies the question; it does not ask for a dose.
+    asked = lowered
+    for word in qualifier_text:
+        asked = asked.replace(word, " ")
+    intents = [name for name, (cues, _) in INTENTS.items() if any(re.search(c, asked) for c in cues)]
+    sections = {s for name in intents for s in INTENTS[name][1]}
+    terms = list(dict.fromkeys(t for t in analyze(text) if not t.isdigit()))
+    qualifier_stems = {t for run in qualifiers for t in run}
+    focus = [t for t in terms if t not in INTENT_STEMS and t not in qualifier_stems]
+    return QuestionInfo(text, terms, focus, intents, sections, qualifiers, qualifier_text, list(drug_keys))
+
+
+def mentions(tokens: list[str], run: list[str], *, window: int = 3) -> bool:
+    """True when the stems of ``run`` occur in order within ``window`` tokens of each other."""
+    if not run:
+        return True
+    for i, tok in enumerate(tokens):
+        if tok != run[0]:
+            continue
+        pos, ok = i, True
+        for stem in run[1:]:
+            nxt = next(
+                (j for j in range(pos + 1, min(len(tokens), pos + 1 + window)) if tokens[j] == stem), None
+            )
+            if nxt is None:
+                ok = False
+                break
+            pos = nxt
+        if ok:
+            return True
+    return False
