@@ -37,11 +37,31 @@ def embedder() -> Embedder:
 
 @pytest.fixture(scope="session")
 def fixture_cache(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
-    """An embedding cache of the fixture corpus, built once, copied by tests that build indexes."""
-    from app.index.builder import build_index
+    """An embedding cache of the fixture corpus, built once, copied by tests that build indexes.
+
+    The fixture records are real records of the shipped corpus, so their vectors are taken from the
+    committed cache when it is there; anything missing is embedded by the real model.
+    """
+    from app.corpus.jsonl import load_corpus
+    from app.corpus.passages import embedding_text, passages_from_records
+    from app.index.builder import build_index, chunk_params
+    from app.index.cache import EmbeddingCache, text_key
 
     root = tmp_path_factory.mktemp("fixture-cache")
     settings = make_settings(root)
+    shipped = Settings().paths.embedding_cache_dir
+    if (shipped / "MANIFEST.json").exists():
+        passages = passages_from_records(
+            load_corpus(FIXTURE_CORPUS), chunk_params(settings), settings.index.profile
+        )
+        max_len = settings.embedding.max_seq_length
+        keys = list(dict.fromkeys(text_key(embedder.name, max_len, embedding_text(p)) for p in passages))
+        source = EmbeddingCache(shipped, embedder.name, embedder.dim)
+        vectors, missing = source.get(keys)
+        have = [i for i in range(len(keys)) if i not in set(missing)]
+        EmbeddingCache(settings.paths.embedding_cache_dir, embedder.name, embedder.dim).add(
+            [keys[i] for i in have], vectors[have]
+        )
     build_index(settings, embedder=embedder, progress=False, log=lambda _m: None)
     return settings.paths.embedding_cache_dir
 

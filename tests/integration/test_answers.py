@@ -17,7 +17,7 @@ from app.index.embedder import Embedder
 from app.index.loaded import SearchIndex
 from app.llm.openai import OpenAIClient
 from app.retrieval import Retriever
-from app.schema import SECTION_KEYS
+from app.schema import SECTION_KEYS, Answer
 from app.settings import Settings
 
 FLAGSHIP = "What are the benefits of low-dose naltrexone?"
@@ -35,7 +35,7 @@ def engine(fixture_index: Settings, index: SearchIndex, tmp_path: Path) -> Itera
     store.close()
 
 
-def _all_cited_resolve(answer) -> None:  # type: ignore[no-untyped-def]
+def _all_cited_resolve(answer: Answer) -> None:
     numbers = {r.number for r in answer.references}
     assert [r.number for r in answer.references] == list(range(1, len(numbers) + 1))
     for sec in answer.sections:
@@ -160,7 +160,7 @@ def test_injected_instructions_in_question_change_nothing(engine: AnswerEngine) 
     _all_cited_resolve(answer)
 
 
-# -- a failing LLM backend: real HTTP servers on loopback -----------------------------------------------------
+# -- a failing LLM backend: real HTTP servers on loopback ---------------------------------------------
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -193,7 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
                         {
                             "message": {
                                 "role": "assistant",
-                                "content": "- The recommended dose is 500 mg once daily [1].\n- Warfarin prevents every stroke in everyone [9].",
+                                "content": "- The recommended dose is 500 mg once daily [1].\n"
+                                "- Warfarin prevents every stroke in everyone [9].",
                             }
                         }
                     ]

@@ -39,7 +39,7 @@ def test_ingested_ldn_abstracts_answer_the_flagship_question(
 
     report = ingest([FIXTURES / "sources" / "ldn_pubmed.xml"], kind="pubmed", out=None, corpus_dir=corpus)
     assert "3" in str(report)
-    manifest, stats = build_index(settings, embedder=embedder, progress=False, log=lambda _m: None)
+    _, stats = build_index(settings, embedder=embedder, progress=False, log=lambda _m: None)
     assert stats is not None
     assert 0 < stats.encoded <= 6  # only the new abstracts' passages were embedded
 

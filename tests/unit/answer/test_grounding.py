@@ -6,7 +6,8 @@ from app.answer.grounding import check, quantities
 
 LABEL = (
     "Naltrexone hydrochloride tablets are indicated in the treatment of alcohol dependence. "
-    "The recommended dose is 50 mg once daily. Naltrexone is contraindicated in patients with acute hepatitis. "
+    "The recommended dose is 50 mg once daily. "
+    "Naltrexone is contraindicated in patients with acute hepatitis. "
     "Nausea occurred in 10% of patients."
 )
 
