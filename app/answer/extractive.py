@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from app.answer.draft import Draft, DraftSection, DraftStatement
-from app.answer.question import PATIENT_SECTIONS, QuestionInfo, mentions
+from app.answer.question import PATIENT_SECTIONS, QuestionInfo, mentions_near
 from app.index.lexical import analyze
 from app.schema import SECTION_SOURCE, Audience, Backend, Hit, SectionKey
 from app.settings import AnswerSettings
@@ -24,6 +24,23 @@ SOURCE_NAMES: dict[SectionKey, str] = {
     "guidelines": "guideline",
     "fda_label": "label",
     "research": "research",
+}
+# Sections that show what their sources do cover when they cannot answer (the drug's approved use, the
+# guideline's recommendation); research that does not answer is usually about something else: no context.
+CONTEXT_SECTIONS: frozenset[SectionKey] = frozenset({"guidelines", "fda_label"})
+# Words that mark a sentence as answering what is asked, by intent (stemmed by the index analyzer).
+INTENT_CUES: dict[str, frozenset[str]] = {
+    intent: frozenset(analyze(words))
+    for intent, words in {
+        "indication": "indicated benefit benefits effective efficacy improve improved reduce reduced "
+        "recommend recommends offered approved treatment",
+        "dose": "dose dosage mg daily administered once twice initial maximum titrate",
+        "adverse": "adverse reactions side effects nausea headache incidence common reported",
+        "contraindication": "contraindicated contraindications hypersensitivity not use",
+        "pregnancy": "pregnancy pregnant fetal lactation breastfeeding risk",
+        "interaction": "interaction interactions concomitant coadministration increase decrease levels",
+        "warning": "warning warnings risk serious monitor caution",
+    }.items()
 }
 
 _HEADING = re.compile(
@@ -117,23 +134,31 @@ class ExtractiveComposer:
             return DraftSection(key=key, abstained=True, message=message)
         if not hits:
             return DraftSection(key=key, abstained=True, message=self.messages.get(key))
-        candidates = self._candidates(key, q, hits, cosines, audience)
-        chosen = mmr(candidates, self.settings.statements_per_section, self.settings.mmr_lambda)
-        statements = [DraftStatement(text=c.text, keys=[c.key]) for c in chosen]
-        missing = [
-            text
-            for text, run in zip(q.qualifier_text, q.qualifiers, strict=True)
-            if not any(mentions(analyze(h.passage.text), run) for h in hits)
+        # A qualifier ("low-dose") must be said of what the question is about ("naltrexone"), in the same
+        # passage: otherwise the passage is about something else and cannot answer.
+        anchors = set(q.focus) | {w for d in q.drugs for w in analyze(d)}
+        qualified = [
+            h
+            for h in hits
+            if all(mentions_near(analyze(h.passage.text), run, anchors) for run in q.qualifiers)
         ]
-        if missing:
-            message = self.messages["qualifier_missing"].format(
-                source=SOURCE_NAMES[key], qualifier=" or ".join(f"“{m}”" for m in missing)
-            )
-            context = [DraftStatement(text=s.text, keys=s.keys, context=True) for s in statements[:2]]
+        if q.qualifiers and not qualified:
+            qualifier = " or ".join(f"“{m}”" for m in q.qualifier_text)
+            message = self.messages["qualifier_missing"].format(source=SOURCE_NAMES[key], qualifier=qualifier)
+            context: list[DraftStatement] = []
+            if key not in CONTEXT_SECTIONS:
+                message = self.messages["qualifier_missing_no_context"].format(
+                    source=SOURCE_NAMES[key], qualifier=qualifier
+                )
+            else:
+                chosen = mmr(self._candidates(key, q, hits, cosines, audience), 2, self.settings.mmr_lambda)
+                context = [DraftStatement(text=c.text, keys=[c.key], context=True) for c in chosen]
             return DraftSection(key=key, statements=context, abstained=True, message=message)
-        if not statements:
+        candidates = self._candidates(key, q, qualified, cosines, audience)
+        chosen = mmr(candidates, self.settings.statements_per_section, self.settings.mmr_lambda)
+        if not chosen:
             return DraftSection(key=key, abstained=True, message=self.messages.get(key))
-        return DraftSection(key=key, statements=statements)
+        return DraftSection(key=key, statements=[DraftStatement(text=c.text, keys=[c.key]) for c in chosen])
 
     def _candidates(
         self,
@@ -144,7 +169,9 @@ class ExtractiveComposer:
         audience: Audience,
     ) -> list[Candidate]:
         focus = set(q.focus)
-        terms_all = set(q.terms)
+        qualifier_stems = {t for run in q.qualifiers for t in run}
+        terms_all = set(q.terms) - qualifier_stems
+        cues = {t for intent in q.intents for t in INTENT_CUES.get(intent, ())}
         drug_words = {w for d in q.drugs for w in analyze(d)}
         out: list[Candidate] = []
         seen: set[str] = set()
@@ -159,8 +186,12 @@ class ExtractiveComposer:
                     section_bonus += 0.25
                 if audience == "patient" and section in PATIENT_SECTIONS:
                     section_bonus += 0.2
-            for idx, sentence in enumerate(p.sentence_texts()):
+            sentences = p.sentence_texts()
+            for idx, sentence in enumerate(sentences):
                 text = trim(sentence)
+                if text.endswith(":") and idx + 1 < len(sentences):
+                    # A lead-in ("…offered to patients who:") is only whole with what follows it.
+                    text = f"{text} {trim(sentences[idx + 1])}"
                 words = text.split()
                 if len(words) < 6 or len(words) > 80 or text in seen:
                     continue
@@ -175,8 +206,10 @@ class ExtractiveComposer:
                 if focus_cov < self.settings.min_focus_coverage:
                     continue
                 coverage = len(terms_all & terms) / len(terms_all) if terms_all else 0.0
+                cue = min(1.0, len(cues & terms) / 2) if cues else 0.0
                 score = (
                     0.35 * coverage
+                    + 0.15 * cue
                     + 0.25 * focus_cov
                     + 0.3 * cosines.get(p.id, 0.0)
                     + section_bonus

@@ -129,3 +129,18 @@ def mentions(tokens: list[str], run: list[str], *, window: int = 3) -> bool:
         if ok:
             return True
     return False
+
+
+def mentions_near(tokens: list[str], run: list[str], anchors: set[str], *, distance: int = 4) -> bool:
+    """True when ``run`` occurs (see ``mentions``) within ``distance`` tokens of one of ``anchors``."""
+    if not anchors:
+        return mentions(tokens, run)
+    anchor_at = [i for i, t in enumerate(tokens) if t in anchors]
+    if not anchor_at:
+        return False
+    for i, tok in enumerate(tokens):
+        if tok == run[0] and mentions(tokens[i : i + 1 + 3 * len(run)], run):
+            end = i + len(run)
+            if any(i - distance <= a <= end + distance for a in anchor_at):
+                return True
+    return False
