@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: venv serve test lint index eval-retrieval bench fmt clean-index
+.PHONY: venv serve test lint index eval-retrieval bench fmt clean-index browser
 
 # torch is pinned and installed first: a CPU build of exactly this version lies on the machine's disk,
 # anything else pulls a multi-GB CUDA build.
@@ -38,7 +38,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix app eval tests
 	$(BIN)/ruff format app eval tests
 
-test: $(STAMP) lint index
+test: $(STAMP) lint index browser
 	$(BIN)/python -m pytest
 
 eval-retrieval: index

@@ -95,6 +95,37 @@ class Retriever:
         hi = filters.year_max if filters.year_max is not None else 2**31
         return [(r, s) for r, s in rows if lo <= years[r] <= hi]
 
+    def fuse(
+        self,
+        st: SourceType,
+        qvec: np.ndarray | None,
+        dense: list[tuple[int, float]],
+        lexical: list[tuple[int, float]],
+    ) -> dict[int, float]:
+        """Combine the two rankings of one section into one score per row."""
+        if not lexical:
+            return {r: s for r, s in dense}
+        if not dense or qvec is None:
+            top = lexical[0][1] or 1.0
+            return {r: s / top for r, s in lexical}
+        if self.settings.fusion == "rrf":
+            return rrf(
+                [[r for r, _ in dense], [r for r, _ in lexical]],
+                k=self.settings.rrf_k,
+                weights=[self.settings.dense_weight, self.settings.lexical_weight],
+            )
+        # Score fusion: the exact cosine of every candidate (stored vectors) plus the BM25 score normalised by
+        # the section's best, weighted per source type.
+        cos = dict(dense)
+        missing = [r for r, _ in lexical if r not in cos]
+        if missing:
+            extra = self.index.row_vectors(np.array(missing, dtype=np.int64)) @ qvec
+            cos.update(zip(missing, (float(x) for x in extra), strict=True))
+        weight = self.settings.score_lexical_weights.get(st, 0.3)
+        top = lexical[0][1] or 1.0
+        bm25 = {r: s / top for r, s in lexical}
+        return {r: c + weight * bm25.get(r, 0.0) for r, c in cos.items()}
+
     # -- one section ------------------------------------------------------------------------------------
     def search_section(
         self,
@@ -123,11 +154,7 @@ class Retriever:
         if method in ("hybrid", "lexical"):
             lex_drugs = list(drugs) if drugs is not None and st == "fda_label" else None
             lexical = self._lexical(question, st, fetch, lex_drugs, filters)
-        fused = rrf(
-            [[r for r, _ in dense], [r for r, _ in lexical]],
-            k=self.settings.rrf_k,
-            weights=[self.settings.dense_weight, self.settings.lexical_weight],
-        )
+        fused = self.fuse(st, qvec, dense, lexical)
         order = sorted(fused, key=lambda r: -fused[r])
         dense_at = {r: (i + 1, s) for i, (r, s) in enumerate(dense)}
         lex_at = {r: (i + 1, s) for i, (r, s) in enumerate(lexical)}

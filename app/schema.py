@@ -117,7 +117,7 @@ class Hit(BaseModel):
 
     passage: Passage
     row: int | None = Field(None, description="row of the passage in the index")
-    score: float = Field(description="fused score (RRF, plus any boost)")
+    score: float = Field(description="fused score (see retrieval.fusion)")
     dense_score: float | None = Field(None, description="cosine similarity, when the dense side found it")
     lexical_score: float | None = Field(None, description="BM25 score, when the lexical side found it")
     dense_rank: int | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.llm.settings import LLMSettings
@@ -73,6 +73,16 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(
         50, ge=1, description="candidates fetched from each of dense and BM25 before fusion"
     )
+    fusion: Literal["score", "rrf"] = Field(
+        "score",
+        description="'score': cosine + weight × BM25/top BM25 per section (default; matches or beats the "
+        "better of dense and BM25 on the shipped sets); 'rrf': reciprocal rank fusion",
+    )
+    score_lexical_weights: dict[str, float] = Field(
+        default_factory=lambda: {"guideline": 0.3, "fda_label": 0.1, "research": 0.3},
+        description="'score' fusion: weight of normalised BM25 per source type (labels lower: consumer "
+        "wording rarely matches label wording)",
+    )
     rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant")
     dense_weight: float = Field(1.0, ge=0, description="weight of the dense ranking in RRF")
     lexical_weight: float = Field(1.0, ge=0, description="weight of the BM25 ranking in RRF")
@@ -110,7 +120,39 @@ class ConversationSettings(BaseModel):
 
 class ApiSettings(BaseModel):
     host: str = Field("127.0.0.1", description="bind address")
-    port: int = Field(8000, description="bind port")
+    port: int = Field(8000, ge=0, le=65535, description="bind port")
+    cors_origins: list[str] = Field(
+        [],
+        description="origins allowed to call the API from other web pages, as a JSON list "
+        '(e.g. ["https://intranet.example"]); empty = same origin only',
+    )
+    api_key: SecretStr | None = Field(
+        None,
+        description="when set, every /v1 route needs 'Authorization: Bearer <key>' "
+        "(/healthz, /readyz and the chat page stay open)",
+    )
+    max_body_bytes: int = Field(
+        65536, ge=1024, description="largest request body accepted (bytes); larger gets 413"
+    )
+    rate_limit_per_minute: int = Field(
+        0,
+        ge=0,
+        description="requests per minute per client IP on /v1 routes (0 = no limit); over it gets 429",
+    )
+    log_questions: bool = Field(
+        False, description="write question text (and search queries) to the logs; off by default for privacy"
+    )
+    allow_llm_override: bool = Field(
+        False, description="let a request pick its own LLM backend/model/base URL (the 'llm' field)"
+    )
+    shutdown_timeout_s: int = Field(
+        20, ge=0, description="on SIGTERM, seconds to let in-flight requests finish before closing them"
+    )
+    index_retry_s: float = Field(
+        15.0,
+        ge=1,
+        description="when the index is missing or stale, seconds between attempts to load it again",
+    )
 
 
 class Settings(BaseSettings):
