@@ -46,3 +46,18 @@ eval-retrieval: index
 
 bench: index
 	$(BIN)/curbside bench
+
+.PHONY: eval eval-ci
+# The full evaluation suite (eval/suites/full.toml): every question, generative composer live on a sample.
+eval: index
+	$(BIN)/curbside eval run --suite full
+
+# The CI suite (eval/suites/ci.toml): offline, generative replayed from eval/cassettes/ci.json.
+eval-ci: index
+	$(BIN)/curbside eval run --suite ci
+
+# The e2e tests drive Debian's chromium through Playwright (never `playwright install`: no download).
+browser:
+	@test -x /usr/bin/chromium || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
