@@ -79,7 +79,7 @@ class RetrievalSettings(BaseModel):
         "better of dense and BM25 on the shipped sets); 'rrf': reciprocal rank fusion",
     )
     score_lexical_weights: dict[str, float] = Field(
-        default_factory=lambda: {"guideline": 0.3, "fda_label": 0.1, "research": 0.3},
+        default_factory=lambda: {"guideline": 0.3, "fda_label": 0.05, "research": 0.3},
         description="'score' fusion: weight of normalised BM25 per source type (labels lower: consumer "
         "wording rarely matches label wording)",
     )

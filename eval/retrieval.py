@@ -14,7 +14,7 @@ from app.schema import SourceType
 from eval.datasets import DATA, RETRIEVAL_SETS, file_sha256, read_jsonl, sample
 
 METHODS: tuple[Method, ...] = ("lexical", "dense", "hybrid")
-METHOD_NAMES = {"lexical": "BM25", "dense": "dense", "hybrid": "hybrid (RRF)"}
+METHOD_NAMES = {"lexical": "BM25", "dense": "dense", "hybrid": "hybrid"}
 
 
 def recall_at(ranked: Sequence[str], gold: set[str], k: int) -> float:
@@ -90,6 +90,7 @@ def evaluate(
             "corpus_sha256": retriever.index.manifest.corpus_sha256,
         },
         "settings": retriever.settings.model_dump(),
+        "fusion": retriever.settings.fusion,
         "limit": limit,
         "datasets": {r.name: file_sha256(DATA / RETRIEVAL_SETS[r.name][0]) for r in results},
         "sets": {
