@@ -84,15 +84,18 @@ class Grounding:
     reason: str = ""
 
 
-def best_sentence(statement_terms: set[str], sentences: Sequence[str]) -> int:
-    """Index of the sentence that covers most of the statement's terms (the first on ties)."""
-    best, best_cov = 0, -1.0
-    for i, sentence in enumerate(sentences):
-        terms = set(content_terms(sentence))
-        cov = len(statement_terms & terms) / (len(statement_terms) or 1)
-        if cov > best_cov + 1e-9:
-            best, best_cov = i, cov
-    return best
+def closest_windows(statement_terms: set[str], sentences: Sequence[str]) -> list[str]:
+    """The sentences, or pairs of adjacent sentences, that cover most of the statement's terms (all ties)."""
+    term_sets = [set(content_terms(s)) for s in sentences]
+    scored: list[tuple[float, str]] = []
+    for i, terms in enumerate(term_sets):
+        scored.append((len(statement_terms & terms) / (len(statement_terms) or 1), sentences[i]))
+        if i + 1 < len(sentences):
+            pair = terms | term_sets[i + 1]
+            cov = len(statement_terms & pair) / (len(statement_terms) or 1)
+            scored.append((cov, sentences[i] + " " + sentences[i + 1]))
+    top = max(c for c, _ in scored)
+    return [text for c, text in scored if c >= top - 1e-9]
 
 
 def check(
@@ -120,10 +123,13 @@ def check(
     lowered = joined.lower()
     missing_drugs = [d for d in drug_names if d.lower() in statement.lower() and d.lower() not in lowered]
 
-    # Negations must agree with the sentence of the evidence that matches the statement best.
-    sentences = [joined[s.start : s.end] for s in split_sentences(joined)] or [joined]
-    idx = best_sentence(terms, sentences)
-    negation_mismatch = polarity(statement) != polarity(sentences[idx])
+    # Negations must agree with the sentence (or two adjacent sentences: a quoted lead-in and what follows
+    # it) of the evidence that matches the statement best, with any of them on an exact tie: a statement
+    # copied from the evidence is supported by it. Each cited text is
+    # split on its own, so a passage ending mid-sentence does not run into the next one.
+    sentences = [t[s.start : s.end] for t in texts for s in split_sentences(t)] or [joined]
+    mine = polarity(statement)
+    negation_mismatch = all(mine != polarity(w) for w in closest_windows(terms, sentences))
 
     reasons = []
     if not terms:
