@@ -227,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `eval` and `bench` hand everything after them to the evaluation harness's own parser.
+    if argv and argv[0] == "eval":
+        return _run_eval_cli(argv[1:])
+    if argv and argv[0] == "bench":
+        return _run_eval_cli(["bench", *argv[1:]])
     args = build_parser().parse_args(argv)
     settings = Settings()
     if args.command == "eval":
