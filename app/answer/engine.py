@@ -263,6 +263,7 @@ class AnswerEngine:
             self.retriever,
             limit=self.settings.answer.follow_ups,
             topic=topic_of(standalone, self.lexicon) or None,
+            answered_by={SECTION_SOURCE[k] for k in keys if evidence[k]},
         )
         timings["follow_ups"] = _ms(t)
         timings["total"] = _ms(t_start)

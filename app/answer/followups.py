@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from app.answer.question import INTENTS, QuestionInfo
 from app.retrieval import Retriever
@@ -24,9 +24,19 @@ TOPIC_TEMPLATES = (
 
 
 def suggest(
-    q: QuestionInfo, retriever: Retriever, *, limit: int = 3, topic: str | None = None, floor: float = 0.45
+    q: QuestionInfo,
+    retriever: Retriever,
+    *,
+    limit: int = 3,
+    topic: str | None = None,
+    answered_by: Collection[str] = (),
 ) -> list[str]:
-    """Up to ``limit`` follow-ups for the drug or topic of ``q``, each with supporting passages indexed."""
+    """Up to ``limit`` follow-ups for the drug or topic of ``q``, each with supporting passages indexed.
+
+    Drug follow-ups need label passages of the section they ask about (dose → Dosage and Administration…);
+    topic follow-ups need evidence above the floor in that source type for this very question
+    (``answered_by``: source types with selected evidence), so no second retrieval is run.
+    """
     if limit <= 0:
         return []
     out: list[str] = []
@@ -44,22 +54,12 @@ def suggest(
             if len(out) >= limit:
                 return out
     if topic and len(out) < limit:
-        qvec = retriever.encode(topic)
         for st, template in TOPIC_TEMPLATES:
-            hits = retriever.search_section(topic, st, k=1, qvec=qvec)  # type: ignore[arg-type]
-            if hits and hits[0].row is not None:
-                cos = float((index.row_vectors(_rows([hits[0].row])) @ qvec)[0])
-                if cos >= floor:
-                    out.append(template.format(topic=topic))
+            if st in answered_by:
+                out.append(template.format(topic=topic))
             if len(out) >= limit:
                 break
     return out[:limit]
-
-
-def _rows(rows: Sequence[int]):  # type: ignore[no-untyped-def]
-    import numpy as np
-
-    return np.array(rows, dtype=np.int64)
 
 
 _SECTIONS_MEMO: dict[tuple[int, tuple[int, ...]], set[str]] = {}
