@@ -36,11 +36,14 @@ MARKER = re.compile(r"\[\s*([A-Za-z]*\d+(?:\s*[,;]\s*[A-Za-z]*\d+)*)\s*\]")
 def parse_markers(text: str) -> tuple[str, list[str]]:
     """Split ``text`` into the statement without its ``[n]``/``[S2, S3]`` markers and the marker keys."""
     keys: list[str] = []
-    for m in MARKER.finditer(text):
-        for raw in re.split(r"[,;]", m.group(1)):
-            part = raw.strip()
-            if part and part not in keys:
-                keys.append(part)
-    clean = MARKER.sub("", text)
+    clean = text
+    # Until none is left: removing "[1]" from "[[1]2]" leaves "[2]", which must not pass as plain text.
+    while MARKER.search(clean):
+        for m in MARKER.finditer(clean):
+            for raw in re.split(r"[,;]", m.group(1)):
+                part = raw.strip()
+                if part and part not in keys:
+                    keys.append(part)
+        clean = MARKER.sub("", clean)
     clean = re.sub(r"\s+([.,;:])", r"\1", re.sub(r"\s{2,}", " ", clean)).strip()
     return clean, keys

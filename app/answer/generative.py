@@ -23,16 +23,23 @@ SOURCE_NAMES: dict[SectionKey, str] = {
     "fda_label": "FDA drug labels",
     "research": "research abstracts",
 }
+TOKENS_PER_STATEMENT = 64
 _LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*(.+)$")
 _SAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def unfenced(text: str) -> str:
+    """``text`` with control characters blanked and the data fences ``<<<``/``>>>`` defused, so that the
+    only fences in a prompt are the ones the composer put around each passage."""
+    return _SAFE.sub(" ", text).replace("<<<", "‹‹‹").replace(">>>", "›››")
 
 
 def evidence_block(hits: Sequence[Hit]) -> str:
     """Numbered evidence, each passage fenced as quoted data with its source line."""
     blocks = []
     for i, h in enumerate(hits, 1):
-        text = _SAFE.sub(" ", h.passage.text).replace("<<<", "‹‹‹").replace(">>>", "›››")
-        blocks.append(f"[{i}] {h.passage.citation_label()}\n<<<\n{text}\n>>>")
+        label = unfenced(h.passage.citation_label())
+        blocks.append(f"[{i}] {label}\n<<<\n{unfenced(h.passage.text)}\n>>>")
     return "\n\n".join(blocks)
 
 
@@ -95,10 +102,13 @@ class GenerativeComposer:
             source_name=SOURCE_NAMES[key],
             max_statements=self.settings.statements_per_section,
             audience_rule=audience_rule,
-            question=q.text,
+            question=unfenced(q.text),  # a question cannot open or close a data fence either
             evidence=evidence_block(hits),
         )
-        completion = self.llm.complete([Message("user", text)])
+        # A few short statements need few tokens; a small model left at a large budget rambles for minutes.
+        completion = self.llm.complete(
+            [Message("user", text)], max_tokens=TOKENS_PER_STATEMENT * self.settings.statements_per_section
+        )
         if not completion.text.strip():
             raise LLMError("empty answer", backend_fault=False)
         statements = parse_section(completion.text, hits)
