@@ -61,3 +61,16 @@ browser:
 	@test -x /usr/bin/chromium || { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+.PHONY: soak
+# Load and leak check (eval/soak.py): a local server over the shipped index, 16 clients asking questions and
+# follow-ups for 60 s, then 10,000 more requests; fails on any error, a lost turn or memory growth (>5 % over
+# the second half). It is the bench part "soak" (`curbside bench --only soak`). Loopback only, time-bounded.
+soak: index
+	$(BIN)/python -m eval.soak
+
+.PHONY: bench-scale
+# Every dense index kind at 100k and 1M vectors made from the shipped embeddings (eval/bench_scale.py; see
+# docs/scale.md). Long (~45 min on 2 shared cores), so not part of `make bench`; niced to spare the machine.
+bench-scale: $(STAMP)
+	nice -n 10 $(BIN)/python -m eval.bench_scale --sizes 100000,1000000

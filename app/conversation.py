@@ -240,7 +240,11 @@ def condense(
             rewritten = ""
         # The rewrite must keep the drugs the rules carried forward; a small model often drops them.
         carried = lexicon.detect(out) if lexicon is not None else []
-        if rewritten and all(d in rewritten.lower() for d in carried):
+        asked = {t for t in analyze(question) if t not in INTENT_STEMS} or set(analyze(question))
+        kept = asked & set(analyze(rewritten)) if rewritten else set()
+        # A small model can turn "double it to 30 mg" into an unrelated question that keeps the drug name:
+        # the rewrite must keep the drugs carried forward and most of what the follow-up itself asked.
+        if rewritten and all(d in rewritten.lower() for d in carried) and len(kept) >= 0.5 * len(asked):
             return rewritten, "llm"
     return out, ("rules" if out != question else "none")
 

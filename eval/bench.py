@@ -187,7 +187,7 @@ def _load_optional_parts() -> None:
     """Parts defined by later layers register themselves when importable."""
     import importlib
 
-    for module in ("eval.bench_answers", "eval.bench_api"):
+    for module in ("eval.bench_answers", "eval.bench_api", "eval.soak", "eval.bench_scale"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

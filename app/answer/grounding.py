@@ -85,17 +85,19 @@ class Grounding:
 
 
 def closest_windows(statement_terms: set[str], sentences: Sequence[str]) -> list[str]:
-    """The sentences, or pairs of adjacent sentences, that cover most of the statement's terms (all ties)."""
+    """The sentences that cover most of the statement's terms (all ties); a pair of adjacent sentences only
+    when it covers strictly more than any single one (a quoted lead-in and what follows it)."""
     term_sets = [set(content_terms(s)) for s in sentences]
-    scored: list[tuple[float, str]] = []
-    for i, terms in enumerate(term_sets):
-        scored.append((len(statement_terms & terms) / (len(statement_terms) or 1), sentences[i]))
-        if i + 1 < len(sentences):
-            pair = terms | term_sets[i + 1]
-            cov = len(statement_terms & pair) / (len(statement_terms) or 1)
-            scored.append((cov, sentences[i] + " " + sentences[i + 1]))
-    top = max(c for c, _ in scored)
-    return [text for c, text in scored if c >= top - 1e-9]
+    n = len(statement_terms) or 1
+    singles = [(len(statement_terms & t) / n, s) for t, s in zip(term_sets, sentences, strict=True)]
+    pairs = [
+        (len(statement_terms & (term_sets[i] | term_sets[i + 1])) / n, f"{sentences[i]} {sentences[i + 1]}")
+        for i in range(len(sentences) - 1)
+    ]
+    best_single = max(c for c, _ in singles)
+    best_pair = max((c for c, _ in pairs), default=-1.0)
+    pool, top = (pairs, best_pair) if best_pair > best_single + 1e-9 else (singles, best_single)
+    return [text for c, text in pool if c >= top - 1e-9]
 
 
 def check(

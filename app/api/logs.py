@@ -26,6 +26,11 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
 }
 
 
+# Characters other than "\n" that line readers (Python's str.splitlines, many log shippers) break lines at;
+# json.dumps(ensure_ascii=False) leaves them raw inside strings, so a request path could split a record.
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
 class JsonFormatter(logging.Formatter):
     """``{"ts", "level", "logger", "msg", "request_id", ...extra}`` on one line."""
 
@@ -54,7 +59,7 @@ class JsonFormatter(logging.Formatter):
             out["traceback"] = [
                 f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(tb, limit=30)
             ]
-        return json.dumps(out, ensure_ascii=False, default=str)
+        return json.dumps(out, ensure_ascii=False, default=str).translate(_LINE_BREAKS)
 
 
 class _RequestIdFilter(logging.Filter):

@@ -181,6 +181,7 @@ class OpenAIClient:
         attempt = 0
         while True:
             retry_after: float | None = None
+            sent_at = time.monotonic()
             try:
                 request = self._http.build_request("POST", self.chat_url, json=body)
                 response = self._http.send(request, stream=True)
@@ -191,8 +192,7 @@ class OpenAIClient:
                     if not read_body:
                         return response
                     try:
-                        response.read()
-                        return response
+                        return self._read_by(response, sent_at + self.timeout_s)
                     except httpx.HTTPError as exc:
                         error = self._transport_error(exc)
                     finally:
@@ -220,6 +220,21 @@ class OpenAIClient:
                 delay = max(delay, retry_after)
             self._sleep(delay)
             attempt += 1
+
+    def _read_by(self, response: httpx.Response, deadline: float) -> httpx.Response:
+        """The response with its whole body, read by ``deadline`` (monotonic): httpx's read timeout bounds
+        each read, so a backend trickling its answer a few bytes at a time would otherwise hold the
+        question for as long as it likes. Too slow is a timeout (a backend fault), not asked again."""
+        body = bytearray()
+        for chunk in response.iter_raw():  # as sent (still compressed): the new response decodes it
+            body += chunk
+            if time.monotonic() > deadline:
+                raise LLMError(
+                    "timeout", f"{self.chat_url} was still sending its answer after {self.timeout_s:g}s"
+                )
+        return httpx.Response(
+            response.status_code, headers=response.headers, content=bytes(body), request=response.request
+        )
 
     def _transport_error(self, exc: httpx.HTTPError) -> LLMError:
         url = self.chat_url
