@@ -28,6 +28,26 @@ Audience = Literal["clinician", "patient"]
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+class Citable(BaseModel):
+    """What a citation needs to be rendered: the document metadata every passage keeps from its record."""
+
+    source_type: SourceType
+    title: str | None = None
+    organization: str | None = None
+    year: int | None = None
+    date: str | None = None
+    section: str | None = None
+    url: str | None = None
+    pmid: str | None = None
+    doi: str | None = None
+    set_id: str | None = None
+    drug: str | None = None
+    brand: str | None = None
+
+
+CITABLE_FIELDS = frozenset(Citable.model_fields)
+
+
 class CorpusRecord(BaseModel):
     """One corpus record, exactly the shipped schema (16 keys, ``None`` where unknown)."""
 
@@ -74,7 +94,7 @@ class Span(BaseModel):
     end: int = Field(ge=0)
 
 
-class Passage(BaseModel):
+class Passage(Citable):
     """A retrievable unit: a chunk of one record, with the record's metadata and sentence offsets."""
 
     model_config = ConfigDict(frozen=True)
@@ -82,19 +102,7 @@ class Passage(BaseModel):
     id: str
     record_id: str
     chunk: int = 0
-    source_type: SourceType
-    title: str | None = None
-    organization: str | None = None
-    year: int | None = None
-    date: str | None = None
-    section: str | None = None
     text: str
-    url: str | None = None
-    pmid: str | None = None
-    doi: str | None = None
-    set_id: str | None = None
-    drug: str | None = None
-    brand: str | None = None
     license: str = "unknown"
     sentences: list[Span] = Field(default_factory=list)
 
@@ -136,24 +144,12 @@ class Quote(BaseModel):
     end: int = Field(ge=0)
 
 
-class Reference(BaseModel):
+class Reference(Citable):
     """A numbered reference: one retrieved passage, renderable as a citation, with its quoted span."""
 
     number: int = Field(ge=1)
     passage_id: str
     record_id: str
-    source_type: SourceType
-    title: str | None = None
-    organization: str | None = None
-    year: int | None = None
-    date: str | None = None
-    section: str | None = None
-    url: str | None = None
-    pmid: str | None = None
-    doi: str | None = None
-    set_id: str | None = None
-    drug: str | None = None
-    brand: str | None = None
     quote: Quote = Field(description="the span quoted first (the one the first citing statement rests on)")
     quotes: list[Quote] = Field(default_factory=list, description="every span quoted from this passage")
     label: str = Field(description="one-line rendering: title (organisation, year) — section")
@@ -161,21 +157,10 @@ class Reference(BaseModel):
     @classmethod
     def from_passage(cls, number: int, passage: Passage, quote: Quote) -> Reference:
         return cls(
+            **passage.model_dump(include=set(CITABLE_FIELDS)),
             number=number,
             passage_id=passage.id,
             record_id=passage.record_id,
-            source_type=passage.source_type,
-            title=passage.title,
-            organization=passage.organization,
-            year=passage.year,
-            date=passage.date,
-            section=passage.section,
-            url=passage.url,
-            pmid=passage.pmid,
-            doi=passage.doi,
-            set_id=passage.set_id,
-            drug=passage.drug,
-            brand=passage.brand,
             quote=quote,
             quotes=[quote],
             label=passage.citation_label(),

@@ -14,10 +14,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from app.answer.draft import Draft, DraftSection, DraftStatement
+from app.answer.draft import DraftSection, DraftStatement
 from app.answer.question import PATIENT_SECTIONS, QuestionInfo, mentions_near
 from app.index.lexical import analyze
-from app.schema import SECTION_SOURCE, Audience, Backend, Hit, SectionKey
+from app.schema import SECTION_SOURCE, Audience, Hit, SectionKey
 from app.settings import AnswerSettings
 
 SOURCE_NAMES: dict[SectionKey, str] = {
@@ -103,21 +103,6 @@ class ExtractiveComposer:
         floor = self.floor(key)
         kept = [h for h in hits if cosines.get(h.passage.id, 0.0) >= floor]
         return kept[: self.settings.passages_per_section]
-
-    def compose(
-        self,
-        q: QuestionInfo,
-        evidence: Mapping[SectionKey, Sequence[Hit]],
-        cosines: Mapping[str, float],
-        *,
-        audience: Audience = "clinician",
-        no_label_for: Sequence[str] = (),
-    ) -> Draft:
-        sections = [
-            self.compose_section(key, q, hits, cosines, audience=audience, no_label_for=no_label_for)
-            for key, hits in evidence.items()
-        ]
-        return Draft(sections=sections, backend=Backend(composer="extractive"))
 
     def compose_section(
         self,

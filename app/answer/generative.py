@@ -11,11 +11,11 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from app.answer.draft import Draft, DraftSection, DraftStatement, parse_markers
+from app.answer.draft import DraftSection, DraftStatement, parse_markers
 from app.answer.question import QuestionInfo
 from app.llm.base import LLMClient, LLMError, Message
 from app.prompts import load_prompt
-from app.schema import Audience, Backend, Hit, SectionKey
+from app.schema import Audience, Hit, SectionKey
 from app.settings import AnswerSettings
 
 SOURCE_NAMES: dict[SectionKey, str] = {
@@ -113,22 +113,3 @@ class GenerativeComposer:
             raise LLMError("empty answer", backend_fault=False)
         statements = parse_section(completion.text, hits)
         return DraftSection(key=key, statements=statements, abstained=not statements)
-
-    def compose(
-        self,
-        q: QuestionInfo,
-        evidence: Mapping[SectionKey, Sequence[Hit]],
-        cosines: Mapping[str, float],
-        *,
-        audience: Audience = "clinician",
-        no_label_for: Sequence[str] = (),
-    ) -> Draft:
-        sections = [
-            self.compose_section(key, q, hits, cosines, audience=audience, no_label_for=no_label_for)
-            for key, hits in evidence.items()
-        ]
-        return Draft(
-            sections=sections,
-            backend=Backend(composer="generative", llm=getattr(self.llm, "name", "llm")),
-            prompt_versions=self.versions(audience),
-        )

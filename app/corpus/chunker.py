@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.schema import CorpusRecord, Passage, Span
+from app.schema import CITABLE_FIELDS, CorpusRecord, Passage, Span
 
 CHUNKER_VERSION = 2
 
@@ -166,22 +166,11 @@ def chunk_record(record: CorpusRecord, params: ChunkParams | None = None) -> lis
         body = text[start:end]
         out.append(
             Passage(
+                **record.model_dump(include=set(CITABLE_FIELDS)),
                 id=f"{record.id}#{i}",
                 record_id=record.id,
                 chunk=i,
-                source_type=record.source_type,
-                title=record.title,
-                organization=record.organization,
-                year=record.year,
-                date=record.date,
-                section=record.section,
                 text=body,
-                url=record.url,
-                pmid=record.pmid,
-                doi=record.doi,
-                set_id=record.set_id,
-                drug=record.drug,
-                brand=record.brand,
                 license=record.license,
                 sentences=[Span(start=s.start - start, end=s.end - start) for s in group],
             )
