@@ -53,19 +53,83 @@ class ChunkSettings(BaseModel):
     )
 
 
+DenseKindName = Literal["flat", "sqfp16", "sq8", "hnsw", "hnsw_sq8", "ivfpq", "opq"]
+
+
 class IndexSettings(BaseModel):
     profile: Literal["clinical", "full"] = Field(
         "clinical",
         description="'clinical' drops bulky low-yield label sections (clinical studies, PK, how supplied…); "
         "'full' indexes every section",
     )
-    dense_kind: Literal["flat", "hnsw", "ivfpq"] = Field("flat", description="FAISS index kind")
+    dense_kind: Literal["auto", "flat", "sqfp16", "sq8", "hnsw", "hnsw_sq8", "ivfpq", "opq"] = Field(
+        "flat",
+        description="FAISS index kind: 'flat' exact; 'sqfp16'/'sq8' exact scan of float16/int8 codes; "
+        "'hnsw' graph over float32, 'hnsw_sq8' graph over int8 codes; 'ivfpq' inverted lists of PQ codes, "
+        "'opq' the same after a learned rotation (memory-mapped); 'auto' picks by rows per section "
+        "(see auto_flat_max_rows, auto_large_kind). docs/scale.md has the measured trade-offs",
+    )
+    auto_flat_max_rows: int = Field(
+        200_000, ge=0, description="'auto': sections up to this many rows are searched exactly (flat)"
+    )
+    auto_large_kind: DenseKindName = Field(
+        "hnsw_sq8", description="'auto': the kind for sections above auto_flat_max_rows"
+    )
     hnsw_m: int = Field(32, description="HNSW graph degree")
-    hnsw_ef_search: int = Field(128, description="HNSW search breadth")
-    ivf_nlist: int = Field(1024, description="IVF cells (ivfpq)")
-    ivf_nprobe: int = Field(32, description="IVF cells probed per query (ivfpq)")
-    pq_m: int = Field(48, description="PQ sub-quantizers (ivfpq)")
+    hnsw_ef_construction: int = Field(40, ge=8, description="HNSW build breadth (FAISS default 40)")
+    hnsw_ef_search: int = Field(
+        512,
+        ge=1,
+        description="HNSW search breadth (512 keeps recall@10 ≥ 0.95 at 1M rows, ~2 ms; docs/scale.md)",
+    )
+    ivf_nlist: int = Field(
+        1024, ge=0, description="IVF cells (ivfpq, opq); 0 = about 4·√rows, a power of two"
+    )
+    ivf_nprobe: int = Field(32, description="IVF cells probed per query (ivfpq, opq)")
+    pq_m: int = Field(48, description="PQ sub-quantizers (ivfpq, opq); must divide the dimension")
+    train_sample: int = Field(
+        100_000, ge=1000, description="vectors sampled to train IVF/PQ/OPQ/SQ quantizers (never all)"
+    )
+    rerank_factor: int = Field(
+        4,
+        ge=1,
+        description="compressed kinds (sq8, hnsw_sq8, ivfpq, opq): fetch k×factor candidates and re-score "
+        "them exactly with the stored float16 vectors; 1 = no re-scoring",
+    )
+    mmap: bool = Field(
+        True,
+        description="memory-map flat/SQ codes and IVF lists from disk (shared page cache) instead of "
+        "copying them into the process",
+    )
     faiss_threads: int = Field(1, ge=1, description="FAISS threads for single queries")
+    dense_store: Literal["faiss", "milvus"] = Field(
+        "faiss",
+        description="where dense search runs: 'faiss' (files in the index folder) or 'milvus' (the "
+        "collection published by 'curbside index build --store milvus', see milvus_uri)",
+    )
+    milvus_uri: str = Field(
+        "",
+        description="Milvus: a Milvus Lite file (e.g. var/milvus.db) or a server/cluster URI "
+        "(http://127.0.0.1:19530); empty = <data_dir>/milvus.db",
+    )
+    milvus_collection: str = Field(
+        "curbside", description="Milvus: the alias served; each build is its own collection behind it"
+    )
+    milvus_index_type: Literal["FLAT", "HNSW", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "AUTOINDEX"] = Field(
+        "HNSW", description="Milvus: vector index type of the collection"
+    )
+    milvus_index_params: dict[str, int] = Field(
+        default_factory=lambda: {"M": 16, "efConstruction": 200, "nlist": 1024, "m": 48, "nbits": 8},
+        description="Milvus: index build parameters (those the index type uses are passed)",
+    )
+    milvus_search_params: dict[str, int] = Field(
+        default_factory=lambda: {"ef": 128, "nprobe": 32},
+        description="Milvus: search parameters (ef for HNSW, nprobe for IVF)",
+    )
+    milvus_batch: int = Field(2000, ge=1, description="Milvus: rows per upsert batch")
+    milvus_timeout_s: float = Field(
+        10.0, gt=0, description="Milvus: seconds before a call to the server fails (never a hang)"
+    )
 
 
 class RetrievalSettings(BaseModel):

@@ -1,9 +1,17 @@
-"""`curbside eval ...` and `curbside bench`: the evaluation harness's command line."""
+"""`curbside eval ...` and `curbside bench`: the evaluation harness's command line.
+
+curbside eval run --suite ci|full [--composer extractive|generative] [--llm replay|local|openai|none]
+                  [--judge lexical|nli|llm] [--out DIR] [--record]
+curbside eval judge --judge lexical|nli|llm [--set healthver|kqa_nli|expertqa] [--limit N] [--llm ...]
+curbside eval retrieval [--limit N] [--set ...]
+curbside bench [--quick] [--only PART]
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +25,11 @@ def _retriever(settings: Settings):  # type: ignore[no-untyped-def]
     from app.retrieval import Retriever
 
     return Retriever(SearchIndex.load(settings), settings.retrieval)
+
+
+def _err(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return 2
 
 
 def cmd_retrieval(args: argparse.Namespace, settings: Settings) -> int:
@@ -37,9 +50,139 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return run_bench(settings, quick=args.quick, only=args.only)
 
 
+def _llm_client(name: str | None, settings: Settings):  # type: ignore[no-untyped-def]
+    from app.llm import make_client
+
+    if name in (None, "none", "replay"):
+        return None
+    return make_client(settings.llm.model_copy(update={"backend": name}))
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from app.index.manifest import IndexMismatch
+    from app.llm.base import LLMError
+    from eval.cassettes import CassetteMiss
+    from eval.judges import JudgeError
+    from eval.runner import run_suite
+    from eval.settings import EvalSettings
+    from eval.suites import LLMMode, Suite
+
+    cfg = EvalSettings()
+    try:
+        suite = Suite.load(args.suite)
+    except (FileNotFoundError, ValueError) as exc:
+        return _err(str(exc))
+    judge_name = args.judge or (cfg.judge if "CURBSIDE_EVAL__JUDGE" in _env() else suite.judge)
+    llm_mode: LLMMode | None = args.llm or ("local" if args.record else None)
+    out = Path(args.out) if args.out else cfg.reports_dir / suite.name
+    judge_llm = None
+    try:
+        if judge_name == "llm":
+            judge_llm = _llm_client(args.judge_llm or settings.llm.backend, settings)
+        result = run_suite(
+            suite,
+            settings,
+            cfg,
+            composers=[args.composer] if args.composer else None,
+            llm=llm_mode,
+            judge_name=judge_name,
+            judge_llm=judge_llm,
+            out_dir=out,
+            record=args.record,
+        )
+    except (IndexMismatch, CassetteMiss, JudgeError, LLMError, ValueError) as exc:
+        return _err(str(exc))
+    finally:
+        if judge_llm is not None:
+            judge_llm.close()
+    from eval.report import markdown
+
+    print()
+    print(markdown(result.report))
+    print(f"written: {out}/report.md, report.json, chart.png, failures.md")
+    if result.failures:
+        print("\nthresholds missed:", file=sys.stderr)
+        for check in result.failures:
+            print(f"  {check}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_judge(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.calibration import calibrate, markdown
+    from eval.judges import JudgeError, make_judge
+    from eval.settings import EvalSettings
+
+    cfg = EvalSettings()
+    name = args.judge or cfg.judge
+    find_drugs = None
+    drugs_json = settings.paths.index_dir / "current" / "drugs.json"
+    if cfg.lexical.use_drug_lexicon and drugs_json.exists():
+        from app.index.drugs import DrugLexicon
+
+        find_drugs = DrugLexicon.from_json(json.loads(drugs_json.read_text())).detect
+    llm = None
+    try:
+        if name == "llm":
+            llm = _llm_client(args.llm or settings.llm.backend, settings)
+        judge = make_judge(name, cfg, settings, llm=llm, find_drugs=find_drugs)
+        report = calibrate(judge, sets=args.set, limit=args.limit, log=lambda m: print(m, file=sys.stderr))
+    except JudgeError as exc:
+        return _err(str(exc))
+    finally:
+        if llm is not None:
+            llm.close()
+    out = Path(args.out) if args.out else cfg.reports_dir / f"judge-{name}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "calibration.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    text = markdown(report)
+    (out / "calibration.md").write_text(text + "\n")
+    print(text)
+    print(f"\n{report['seconds']}s; written: {out}/calibration.md, calibration.json")
+    return 0
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="curbside eval")
     sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser(
+        "run", help="answer a suite's questions, score them, check thresholds, write reports"
+    )
+    run.add_argument("--suite", default="ci", help="suite name (eval/suites/NAME.toml) or path; default ci")
+    run.add_argument("--composer", choices=["extractive", "generative"], help="only this composer")
+    run.add_argument(
+        "--llm",
+        choices=["replay", "local", "openai", "none"],
+        help="generative LLM: replay the suite's cassette or run live",
+    )
+    run.add_argument("--judge", choices=["lexical", "nli", "llm"], help="judge (default: the suite's)")
+    run.add_argument(
+        "--judge-llm",
+        choices=["local", "openai"],
+        help="LLM of the llm judge (default CURBSIDE_LLM__BACKEND)",
+    )
+    run.add_argument("--out", help="report folder (default eval/reports/<suite>/)")
+    run.add_argument(
+        "--record", action="store_true", help="run the LLM live and (re)write the suite's cassette"
+    )
+    j = sub.add_parser("judge", help="measure a judge against human labels (HealthVer, K-QA NLI, ExpertQA)")
+    j.add_argument(
+        "--judge", choices=["lexical", "nli", "llm"], help="default CURBSIDE_EVAL__JUDGE or lexical"
+    )
+    j.add_argument(
+        "--set", action="append", choices=["healthver", "kqa_nli", "expertqa"], help="only these sets"
+    )
+    j.add_argument("--limit", type=int, help="pairs per set (seeded sample); default all")
+    j.add_argument(
+        "--llm", choices=["local", "openai"], help="LLM of the llm judge (default CURBSIDE_LLM__BACKEND)"
+    )
+    j.add_argument("--out", help="folder (default eval/reports/judge-<name>/)")
     r = sub.add_parser("retrieval", help="recall@10, nDCG@10, MRR for BM25, dense and hybrid")
     r.add_argument("--limit", type=int, help="questions per set (seeded sample); default all")
     r.add_argument("--set", action="append", choices=["pubmedqa", "bioasq", "medicationqa"])
@@ -49,5 +192,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--only", action="append", help="run only these parts")
     args = p.parse_args(argv)
     settings = Settings()
-    handlers = {"retrieval": cmd_retrieval, "bench": cmd_bench}
+    handlers = {"retrieval": cmd_retrieval, "bench": cmd_bench, "run": cmd_run, "judge": cmd_judge}
     return handlers[args.command](args, settings)

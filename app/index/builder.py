@@ -161,12 +161,14 @@ def build_index(
 
         source = np.array([SOURCE_TYPES.index(p.source_type) for p in passages], dtype=np.int8)
         dense_kinds = {}
+        dense_stores = {}
         for code, st in enumerate(SOURCE_TYPES):
             rows = np.flatnonzero(source == code).astype(np.int64)
             np.save(work / f"rows-{st}.npy", rows)
             store = FaissStore.build(vectors[rows], settings.index)
             store.save(work / f"dense-{st}.faiss")
             dense_kinds[st] = store.kind
+            dense_stores[st] = store.describe()
         years = np.array([p.year if p.year is not None else -1 for p in passages], dtype=np.int32)
         np.save(work / "years.npy", years)
 
@@ -209,6 +211,7 @@ def build_index(
             dense={
                 "requested_kind": settings.index.dense_kind,
                 "kinds": dense_kinds,
+                "stores": dense_stores,
                 **settings.index.model_dump(),
             },
             lexical={"engine": "tantivy", "analyzer": ANALYZER, "bm25": "tantivy default (k1=1.2, b=0.75)"},

@@ -1,13 +1,14 @@
-"""Dense stores: inner-product search over normalised vectors. FAISS Flat (exact), HNSW or IVF-PQ."""
+"""Dense stores: inner-product search over normalised vectors. FAISS kinds (see ``app.index.ann``), Milvus."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import faiss
 import numpy as np
 
+from app.index import ann
 from app.settings import IndexSettings
 
 
@@ -24,7 +25,11 @@ class DenseStore(Protocol):
 
 
 class FaissStore:
-    """A FAISS index over one section's vectors; row ids are positions in the section."""
+    """A FAISS index over one section's vectors; row ids are positions in the section.
+
+    The kinds (flat, sqfp16, sq8, hnsw, hnsw_sq8, ivfpq, opq) and their build/load rules live in
+    ``app.index.ann``; compressed kinds are wrapped in ``ann.RerankedStore`` by the loader.
+    """
 
     def __init__(self, index: faiss.Index, kind: str, settings: IndexSettings) -> None:
         self.index = index
@@ -33,38 +38,31 @@ class FaissStore:
         self._apply_search_params()
 
     def _apply_search_params(self) -> None:
-        if self.kind == "hnsw":
-            hnsw_index: Any = faiss.downcast_index(self.index)
-            hnsw_index.hnsw.efSearch = self.settings.hnsw_ef_search
-        elif self.kind == "ivfpq":
-            faiss.extract_index_ivf(self.index).nprobe = self.settings.ivf_nprobe
+        if self.kind in ann.SPECS:
+            ann.apply_search_params(self.index, self.kind, self.settings)
 
     @classmethod
     def build(cls, vectors: np.ndarray, settings: IndexSettings) -> FaissStore:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = vectors.shape
-        kind = settings.dense_kind
-        index: faiss.Index
-        if kind == "hnsw":
-            index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        elif kind == "ivfpq" and n >= 40 * settings.ivf_nlist:
-            quantizer = faiss.IndexFlatIP(dim)
-            index = faiss.IndexIVFPQ(
-                quantizer, dim, settings.ivf_nlist, settings.pq_m, 8, faiss.METRIC_INNER_PRODUCT
-            )
-            index.train(vectors)
-        else:
-            # IVF needs enough points to train its cells; below that, exact search is both right and fast.
-            kind = "flat"
-            index = faiss.IndexFlatIP(dim)
+        kind = ann.resolve_kind(settings.dense_kind, n, settings)
+        index = ann.new_index(kind, dim, n, settings)
+        train = ann.training_rows(kind, n, settings)
+        if train:
+            index.train(vectors[ann.sample_rows(n, train)] if train < n else vectors)
         if n:
             index.add(vectors)
         return cls(index, kind, settings)
 
     @classmethod
     def load(cls, path: Path, kind: str, settings: IndexSettings, *, mmap: bool = True) -> FaissStore:
-        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap and kind != "hnsw" else 0
+        flags = ann.load_flags(kind, mmap and settings.mmap) if kind in ann.SPECS else 0
         return cls(faiss.read_index(str(path), flags), kind, settings)
+
+    def describe(self, n_planned: int | None = None) -> dict[str, Any]:
+        """This store's manifest entry (kind, FAISS factory string, rows, search parameters)."""
+        n = len(self) if n_planned is None else n_planned
+        return ann.describe(self.index, cast(ann.DenseKind, self.kind), n, self.settings)
 
     def save(self, path: Path) -> None:
         faiss.write_index(self.index, str(path))

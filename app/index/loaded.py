@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.index.dense import FaissStore, set_threads
+from app.index import ann
+from app.index.dense import DenseStore, FaissStore, set_threads
 from app.index.drugs import DrugLexicon
 from app.index.embedder import Embedder, load_embedder
 from app.index.lexical import TantivyStore
@@ -20,7 +21,7 @@ from app.settings import Settings
 
 @dataclass
 class SectionIndex:
-    dense: FaissStore
+    dense: DenseStore
     rows: np.ndarray  # local id → global row
 
 
@@ -63,10 +64,17 @@ class SearchIndex:
         sections = {}
         for st in SOURCE_TYPES:
             kind = manifest.dense.get("kinds", {}).get(st, "flat")
-            sections[st] = SectionIndex(
-                dense=FaissStore.load(directory / f"dense-{st}.faiss", kind, settings.index),
-                rows=np.load(directory / f"rows-{st}.npy"),
-            )
+            rows = np.load(directory / f"rows-{st}.npy")
+            dense: DenseStore = FaissStore.load(directory / f"dense-{st}.faiss", kind, settings.index)
+            if kind in ann.SPECS and ann.SPECS[kind].compressed and settings.index.rerank_factor > 1:
+                reader = ann.RowReader(directory / "vectors.f16.npy")
+                dense = ann.RerankedStore(dense, reader, rows, settings.index.rerank_factor)
+            sections[st] = SectionIndex(dense=dense, rows=rows)
+        if settings.index.dense_store == "milvus":
+            from app.index.milvus import open_sections
+
+            for st, store in open_sections(settings, manifest).items():
+                sections[st].dense = store
         embedder = embedder or load_embedder(settings.embedding)
         if embedder.dim != manifest.dim:
             raise IndexMismatch(

@@ -1,0 +1,28 @@
+"""The `ci` evaluation suite on the shipped index: extractive answers and the generative composer replayed
+from its cassette, scored by the lexical judge; the build fails when a metric misses its threshold."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.index.builder import current_dir
+from app.settings import Settings
+from eval.runner import run_suite
+from eval.settings import EvalSettings
+from eval.suites import Suite
+
+pytestmark = pytest.mark.slow
+
+
+def test_ci_suite_meets_every_threshold() -> None:
+    settings = Settings()
+    if not (current_dir(settings) / "manifest.json").exists():
+        pytest.skip("the shipped index is not built: run `make index` (make test builds it first)")
+    cfg = EvalSettings()
+    out = cfg.reports_dir / "ci"
+    result = run_suite(Suite.load("ci"), settings, cfg, out_dir=out, log=lambda _m: None)
+    assert result.checks, "the ci suite checks no thresholds"
+    assert not [c for c in result.checks if c.skipped], "every ci threshold must be measured"
+    assert not result.failures, f"thresholds missed (report: {out / 'report.md'}):\n" + "\n".join(
+        str(c) for c in result.failures
+    )
