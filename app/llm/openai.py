@@ -25,6 +25,19 @@ RETRY_STATUSES = frozenset({408, 429})
 CLIENT_FAULT_STATUSES = frozenset({400, 413, 422})
 
 
+def transport_options(settings: LLMSettings) -> dict[str, Any]:
+    """The timeouts, retries, sampling defaults and breaker every HTTP backend takes from its settings."""
+    return {
+        "timeout_s": settings.timeout_s,
+        "connect_timeout_s": settings.connect_timeout_s,
+        "max_retries": settings.max_retries,
+        "backoff_s": settings.backoff_s,
+        "max_tokens": settings.max_tokens,
+        "temperature": settings.temperature,
+        "breaker": CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s),
+    }
+
+
 class OpenAIClient:
     """Client of one OpenAI-compatible server. Thread-safe; one pooled ``httpx.Client`` per instance."""
 
@@ -84,13 +97,7 @@ class OpenAIClient:
             settings.base_url,
             api_key=settings.api_key.get_secret_value() if settings.api_key else None,
             model=settings.model,
-            timeout_s=settings.timeout_s,
-            connect_timeout_s=settings.connect_timeout_s,
-            max_retries=settings.max_retries,
-            backoff_s=settings.backoff_s,
-            max_tokens=settings.max_tokens,
-            temperature=settings.temperature,
-            breaker=CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s),
+            **transport_options(settings),
         )
 
     @property
