@@ -48,6 +48,12 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if reason is None else 1
     try:
         build_index(settings, force=args.force, progress=not args.quiet)
+        if args.store == "milvus":
+            from app.index.milvus import publish
+
+            if args.uri:
+                settings.index.milvus_uri = args.uri
+            publish(settings, progress=not args.quiet)
     except (IndexMismatch, ValueError) as exc:
         return _err(str(exc))
     return 0
@@ -186,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--force", action="store_true", help="rebuild even when current")
     i.add_argument("--profile", choices=["clinical", "full"])
     i.add_argument("--quiet", action="store_true")
+    i.add_argument("--store", choices=["faiss", "milvus"], default="faiss", help="also publish to Milvus")
+    i.add_argument("--uri", help="Milvus URI: a Milvus Lite file or http://host:19530")
 
     s = sub.add_parser("search", help="retrieval only: ranked passages per section")
     s.add_argument("question")
