@@ -84,20 +84,26 @@ class Grounding:
     reason: str = ""
 
 
-def closest_windows(statement_terms: set[str], sentences: Sequence[str]) -> list[str]:
-    """The sentences that cover most of the statement's terms (all ties); a pair of adjacent sentences only
-    when it covers strictly more than any single one (a quoted lead-in and what follows it)."""
+def closest_windows(statement_terms: set[str], sentences: Sequence[str]) -> list[list[str]]:
+    """The sentences that cover most of the statement's terms (all ties), each as a one-sentence window; a
+    pair of adjacent sentences only when it covers strictly more than any single one (a quoted lead-in and
+    what follows it, or a drug named in the sentence before)."""
     term_sets = [set(content_terms(s)) for s in sentences]
     n = len(statement_terms) or 1
-    singles = [(len(statement_terms & t) / n, s) for t, s in zip(term_sets, sentences, strict=True)]
+    singles = [(len(statement_terms & t) / n, [s]) for t, s in zip(term_sets, sentences, strict=True)]
     pairs = [
-        (len(statement_terms & (term_sets[i] | term_sets[i + 1])) / n, f"{sentences[i]} {sentences[i + 1]}")
+        (len(statement_terms & (term_sets[i] | term_sets[i + 1])) / n, [sentences[i], sentences[i + 1]])
         for i in range(len(sentences) - 1)
     ]
     best_single = max(c for c, _ in singles)
     best_pair = max((c for c, _ in pairs), default=-1.0)
     pool, top = (pairs, best_pair) if best_pair > best_single + 1e-9 else (singles, best_single)
-    return [text for c, text in pool if c >= top - 1e-9]
+    return [window for c, window in pool if c >= top - 1e-9]
+
+
+def _agrees(mine: tuple[bool, bool], window: list[str]) -> bool:
+    """The window's polarity, or that of one of its sentences, is the statement's."""
+    return polarity(" ".join(window)) == mine or any(polarity(s) == mine for s in window)
 
 
 def check(
@@ -131,7 +137,7 @@ def check(
     # split on its own, so a passage ending mid-sentence does not run into the next one.
     sentences = [t[s.start : s.end] for t in texts for s in split_sentences(t)] or [joined]
     mine = polarity(statement)
-    negation_mismatch = all(mine != polarity(w) for w in closest_windows(terms, sentences))
+    negation_mismatch = not any(_agrees(mine, w) for w in closest_windows(terms, sentences))
 
     reasons = []
     if not terms:
