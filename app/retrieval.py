@@ -42,7 +42,6 @@ class Retrieval:
     sections: dict[SourceType, list[Hit]]
     drugs: list[str] = field(default_factory=list)
     unknown_drugs: list[str] = field(default_factory=list)
-    query_vector: np.ndarray | None = None
 
 
 def rrf(
@@ -161,7 +160,11 @@ class Retriever:
         hits: list[Hit] = []
         want = k if filters.organization is None else len(order)
         rows = order[:want]
-        for row, passage in zip(rows, self.index.passages.get_rows(rows), strict=True):
+        # The exact cosine of every hit (stored vectors), whichever side found it: selection scores with it.
+        cosines: list[float | None] = [None] * len(rows)
+        if qvec is not None and rows:
+            cosines = [float(c) for c in self.index.row_vectors(np.array(rows, dtype=np.int64)) @ qvec]
+        for row, passage, cosine in zip(rows, self.index.passages.get_rows(rows), cosines, strict=True):
             if (
                 filters.organization
                 and filters.organization.lower() not in (passage.organization or "").lower()
@@ -175,6 +178,7 @@ class Retriever:
                     row=row,
                     score=fused[row],
                     dense_score=d[1] if d else None,
+                    cosine=cosine,
                     dense_rank=d[0] if d else None,
                     lexical_score=lx[1] if lx else None,
                     lexical_rank=lx[0] if lx else None,
@@ -211,4 +215,4 @@ class Retriever:
             sections[st] = self.search_section(
                 question, st, k=k, method=method, filters=filters, qvec=qvec, drugs=label_drugs
             )
-        return Retrieval(question, sections, drugs, unknown, qvec)
+        return Retrieval(question, sections, drugs, unknown)

@@ -23,6 +23,18 @@ SECTION_TITLES: dict[SectionKey, str] = {
     "research": "From the Research",
 }
 
+# How a section's sources are named in sentences: "the label does not say…", "…from FDA drug labels".
+SECTION_NOUNS: dict[SectionKey, str] = {
+    "guidelines": "guideline",
+    "fda_label": "label",
+    "research": "research",
+}
+SECTION_SOURCES_PLURAL: dict[SectionKey, str] = {
+    "guidelines": "clinical practice guidelines",
+    "fda_label": "FDA drug labels",
+    "research": "research abstracts",
+}
+
 Audience = Literal["clinician", "patient"]
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -127,6 +139,9 @@ class Hit(BaseModel):
     row: int | None = Field(None, description="row of the passage in the index")
     score: float = Field(description="fused score (see retrieval.fusion)")
     dense_score: float | None = Field(None, description="cosine similarity, when the dense side found it")
+    cosine: float | None = Field(
+        None, description="cosine similarity of the question and the passage, for every hybrid/dense hit"
+    )
     lexical_score: float | None = Field(None, description="BM25 score, when the lexical side found it")
     dense_rank: int | None = None
     lexical_rank: int | None = None
@@ -187,6 +202,22 @@ class Section(BaseModel):
         None, description="plain sentence when the section abstains or only partly answers"
     )
 
+    def to_markdown(self) -> str:
+        """The section as Markdown: its title, its message, its statements with their ``[n]`` markers.
+        ``Answer.to_markdown`` joins sections with a newline; a stream sends each followed by one."""
+        out = [f"## {self.title}\n"]
+        if self.message:
+            out.append(f"{self.message}\n")
+        if self.statements:
+            if self.abstained:
+                out.append("What the sources do say:\n")
+            for st in self.statements:
+                marks = "".join(f"[{n}]" for n in st.citations)
+                flag = " *(not supported by its sources)*" if not st.supported else ""
+                out.append(f"- {st.text} {marks}{flag}".rstrip())
+            out.append("")
+        return "\n".join(out)
+
 
 class Backend(BaseModel):
     composer: Literal["extractive", "generative"]
@@ -229,18 +260,7 @@ class Answer(BaseModel):
         out: list[str] = []
         if self.standalone_question != self.question:
             out.append(f"*Answering:* {self.standalone_question}\n")
-        for sec in self.sections:
-            out.append(f"## {sec.title}\n")
-            if sec.message:
-                out.append(f"{sec.message}\n")
-            if sec.statements:
-                if sec.abstained:
-                    out.append("What the sources do say:\n")
-                for st in sec.statements:
-                    marks = "".join(f"[{n}]" for n in st.citations)
-                    flag = " *(not supported by its sources)*" if not st.supported else ""
-                    out.append(f"- {st.text} {marks}{flag}".rstrip())
-                out.append("")
+        out.extend(sec.to_markdown() for sec in self.sections)
         if self.references:
             out.append("## References\n")
             for ref in self.references:

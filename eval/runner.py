@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.answer.draft import DraftStatement
-from app.answer.engine import AnswerEngine, AnswerEvent, RetrievalEvent
-from app.answer.generative import evidence_block, parse_section
+from app.answer.draft import DraftSection
+from app.answer.engine import AnswerEngine, AnswerEvent, RetrievalEvent, SectionEvent
 from app.index.loaded import SearchIndex
 from app.llm.base import LLMClient
 from app.retrieval import Retriever
@@ -65,15 +64,17 @@ Log = Callable[[str], None]
 
 @dataclass
 class Asked:
-    """One question through one engine: what was retrieved, the answer, the raw LLM calls."""
+    """One question through one engine: what was retrieved and selected, the drafts, the answer, the raw
+    LLM calls (their recorded time is added to a replayed answer's latency)."""
 
     question: Question
-    retrieved: dict[str, Passage]
-    evidence: dict[SectionKey, list[str]]
+    retrieved: dict[str, Passage]  # the selected evidence of every section, by passage id
+    evidence: dict[SectionKey, list[Hit]]
     drugs: list[str]
     answer: Answer
     wall_ms: float
     calls: list[Call] = field(default_factory=list)
+    primary: dict[SectionKey, DraftSection | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -100,58 +101,59 @@ class RunResult:
 # -- asking -----------------------------------------------------------------------------------------------
 
 
-def ask(engine: AnswerEngine, q: Question, store: Any, tap: TapClient | None = None) -> Asked:
+def ask(engine: AnswerEngine, q: Question, tap: TapClient | None = None) -> Asked:
     if tap is not None:
         tap.take()
     t = time.perf_counter()
     retrieval: RetrievalEvent | None = None
     answer: Answer | None = None
+    primary: dict[SectionKey, DraftSection | None] = {}
     for event in engine.events(q.question, remember=False):
         if isinstance(event, RetrievalEvent):
             retrieval = event
+        elif isinstance(event, SectionEvent):
+            primary[event.section.key] = event.primary
         elif isinstance(event, AnswerEvent):
             answer = event.answer
     wall = 1000 * (time.perf_counter() - t)
     assert retrieval is not None
     assert answer is not None
-    evidence: dict[SectionKey, list[str]] = {k: list(v) for k, v in retrieval.passages.items()}  # type: ignore[misc]
-    retrieved: dict[str, Passage] = {}
-    for ids in evidence.values():
-        for pid in ids:
-            p = store.get(pid)
-            if p is not None:
-                retrieved[pid] = p
+    retrieved = {h.passage.id: h.passage for hits in retrieval.evidence.values() for h in hits}
     return Asked(
-        q, retrieved, evidence, list(retrieval.drugs), answer, round(wall, 2), tap.take() if tap else []
+        q,
+        retrieved,
+        dict(retrieval.evidence),
+        list(retrieval.drugs),
+        answer,
+        round(wall, 2),
+        tap.take() if tap else [],
+        primary,
     )
 
 
 def raw_view(asked: Asked, *, replayed: bool, system: str = "generative_unguarded") -> tuple[AnswerView, int]:
-    """The LLM's parsed drafts before the guard, section by section; and how many sections had no draft
-    because the backend failed (their evidence went to the extractive composer instead). A replayed
-    answer's latency is the pipeline's wall time plus the LLM time recorded in the cassette."""
+    """The LLM's parsed drafts before the guard, section by section (carried by the engine's section
+    events); and how many sections had no draft because the backend failed (their evidence went to the
+    extractive composer instead). A replayed answer's latency is the pipeline's wall time plus the LLM time
+    recorded in the cassette."""
     sections: list[SectionView] = []
     no_draft = 0
     for key in SECTION_KEYS:
         if key not in asked.evidence:
             continue
-        ids = asked.evidence[key]
-        hits = [Hit(passage=asked.retrieved[i], score=0.0) for i in ids if i in asked.retrieved]
-        if not hits:
+        if not asked.evidence[key]:
             sections.append(SectionView(key=key, abstained=True))
             continue
-        block = evidence_block(hits)
-        call = next((c for c in asked.calls if block in c.messages[-1].content), None)
-        if call is None or call.text is None:
+        drafted = asked.primary.get(key)
+        if drafted is None:
             no_draft += 1
             sections.append(SectionView(key=key, abstained=True))
             continue
-        drafted: list[DraftStatement] = parse_section(call.text, hits)
         sections.append(
             SectionView(
                 key=key,
-                abstained=not drafted,
-                statements=[CitedStatement(key, d.text.strip(), tuple(d.keys)) for d in drafted],
+                abstained=not drafted.statements,
+                statements=[CitedStatement(key, d.text.strip(), tuple(d.keys)) for d in drafted.statements],
             )
         )
     llm_ms = sum(1000 * c.seconds for c in asked.calls) if replayed else 0.0
@@ -312,7 +314,7 @@ def run_suite(
     if "extractive" in composers:
         t = time.perf_counter()
         engine = AnswerEngine(settings, retriever, llm=None, conversations=None)
-        asked = [ask(engine, q, index.passages) for q in questions]
+        asked = [ask(engine, q) for q in questions]
         asked_by_system["extractive"] = asked
         views["extractive"] = [
             view_of_answer(
@@ -346,7 +348,7 @@ def run_suite(
             )
         try:
             for i, q in enumerate(gen_questions, 1):
-                a = ask(engine, q, index.passages, tap)
+                a = ask(engine, q, tap)
                 asked.append(a)
                 rv, nd = raw_view(a, replayed=cassette is not None and not record)
                 no_draft += nd

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from app.llm.base import LLMError
 from app.schema import Backend, SectionKey
 
 
@@ -47,3 +48,11 @@ def parse_markers(text: str) -> tuple[str, list[str]]:
         clean = MARKER.sub("", clean)
     clean = re.sub(r"\s+([.,;:])", r"\1", re.sub(r"\s{2,}", " ", clean)).strip()
     return clean, keys
+
+
+class EmptyDraft(LLMError):
+    """The backend answered, with nothing usable in it: the (empty) draft is kept for the record."""
+
+    def __init__(self, draft: DraftSection) -> None:
+        super().__init__("empty answer", backend_fault=False)
+        self.draft = draft

@@ -1,9 +1,11 @@
 """The answer engine: condense → retrieve → select → compose → guard → respond, one question at a time.
 
-``AnswerEngine.events`` yields the answer as it is made (retrieval done, each guarded section, the final
-``Answer``) so the API can stream it; ``ask`` returns the final answer. Whatever composed a section, the
-guard checks it before anyone sees it. An LLM that fails (timeout, error, garbage, no citations) is
-replaced by the extractive composer for the rest of the answer, and the answer says so.
+``AnswerEngine.events`` reads as those stages, each in its own module (``condense.py``,
+``app/retrieval.py``, ``select.py``, ``composer.py`` with the composers, ``guard.py``, ``followups.py``),
+and yields the answer as it is made: retrieval done (the selected hits with every score), each section
+(its pre-guard draft and the guarded section), the final ``Answer``. ``ask`` returns the final answer.
+Whatever composed a section, the guard checks it before anyone sees it; the fallback policy (an LLM that
+fails is replaced by the extractive composer, and the answer says so) is ``composer.SectionWriter``.
 """
 
 from __future__ import annotations
@@ -12,20 +14,23 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
-
+from app.answer.composer import Composer, SectionWriter
+from app.answer.condense import Earlier, condense, condense_transcript, topic_of
 from app.answer.draft import DraftSection
 from app.answer.extractive import ExtractiveComposer
 from app.answer.followups import suggest
 from app.answer.generative import GenerativeComposer
 from app.answer.guard import Guard, GuardPolicy
-from app.answer.question import QuestionInfo, analyse_question
-from app.conversation import ConversationStore, condense, topic_of
-from app.llm.base import LLMClient, LLMError
+from app.answer.question import analyse_question
+from app.answer.select import select_evidence
+from app.conversation import ConversationStore
+from app.index.drugs import DrugLexicon
+from app.index.loaded import SearchIndex
+from app.llm.base import LLMClient
 from app.prompts import load_prompt
 from app.retrieval import Filters, Retriever
 from app.schema import (
@@ -35,10 +40,10 @@ from app.schema import (
     Audience,
     Backend,
     Hit,
+    Passage,
     Reference,
     Section,
     SectionKey,
-    Turn,
 )
 from app.settings import Settings
 
@@ -51,32 +56,30 @@ class QuestionError(ValueError):
     """A question that cannot be answered as given; the message says what to change."""
 
 
-class Composer(Protocol):
-    name: str
-
-    def compose_section(
-        self,
-        key: SectionKey,
-        q: QuestionInfo,
-        hits: Sequence[Hit],
-        cosines: Mapping[str, float],
-        *,
-        audience: Audience,
-        no_label_for: Sequence[str],
-    ) -> DraftSection: ...
-
-
 @dataclass
 class RetrievalEvent:
+    """Retrieval and selection done: per section, the hits retrieved and the evidence selected from them."""
+
     standalone_question: str
     drugs: list[str]
-    passages: dict[str, list[str]]  # section → passage ids used as evidence
+    unknown_drugs: list[str]
+    evidence: dict[SectionKey, list[Hit]]  # selected: what the section's composer may cite
+    retrieved: dict[SectionKey, list[Hit]]  # everything retrieved for the section, best first
+
+    @property
+    def passages(self) -> dict[SectionKey, list[Passage]]:
+        return {k: [h.passage for h in hits] for k, hits in self.evidence.items()}
 
 
 @dataclass
 class SectionEvent:
+    """One section composed and guarded."""
+
     section: Section
     references: list[Reference]  # references numbered so far (the section's are among them)
+    draft: DraftSection  # what the shown section was guarded from
+    primary: DraftSection | None = None  # the first composer's own draft (None when its backend failed)
+    composer: str = "extractive"
 
 
 @dataclass
@@ -125,7 +128,6 @@ class AnswerEngine:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, with_llm: bool = True) -> AnswerEngine:
-        from app.index.loaded import SearchIndex
         from app.llm import make_client
 
         retriever = Retriever(SearchIndex.load(settings), settings.retrieval)
@@ -134,8 +136,16 @@ class AnswerEngine:
         return cls(settings, retriever, llm, store)
 
     @property
-    def lexicon(self):  # type: ignore[no-untyped-def]
+    def index(self) -> SearchIndex:
+        return self.retriever.index
+
+    @property
+    def lexicon(self) -> DrugLexicon:
         return self.retriever.index.lexicon
+
+    def passage(self, passage_id: str) -> Passage | None:
+        """A stored passage by id (``None`` when the index has no such passage)."""
+        return self.retriever.index.passages.get(passage_id)
 
     def ask(self, question: str, **kw: Any) -> Answer:
         answer: Answer | None = None
@@ -145,16 +155,30 @@ class AnswerEngine:
         assert answer is not None
         return answer
 
+    def history(self, conversation_id: str | None, transcript: Sequence[str] | None) -> list[Earlier]:
+        """The earlier questions a follow-up is condensed against: a stored conversation's last turns, or
+        a client-held transcript's user messages (each condensed in turn)."""
+        keep = self.settings.conversation.history_turns
+        if conversation_id is not None and self.conversations is not None:
+            return [Earlier.of_turn(t) for t in self.conversations.turns(conversation_id, last=keep)]
+        if transcript:
+            return condense_transcript(transcript, self.lexicon, keep)[-keep:]
+        return []
+
     def events(
         self,
         question: str,
         *,
         conversation_id: str | None = None,
+        transcript: Sequence[str] | None = None,
         audience: Audience = "clinician",
         sections: Sequence[SectionKey] | None = None,
         use_llm: bool = True,
         remember: bool = True,
     ) -> Iterator[Event]:
+        """The answer to ``question`` as it is made. ``conversation_id`` continues a stored conversation;
+        ``transcript`` (earlier user messages, oldest first) is a client-held one. With ``remember`` the
+        answer is stored as the next turn (of a new conversation unless ``conversation_id`` is given)."""
         t_start = time.perf_counter()
         timings: dict[str, float] = {}
         question = clean_question(question, self.settings.answer.max_question_chars)
@@ -163,9 +187,7 @@ class AnswerEngine:
 
         # 1. condense
         t = time.perf_counter()
-        history: list[Turn] = []
-        if conversation_id is not None and self.conversations is not None:
-            history = self.conversations.turns(conversation_id, last=self.settings.conversation.history_turns)
+        history = self.history(conversation_id, transcript)
         standalone, how = condense(
             question, history, self.lexicon, llm=llm, prompts_dir=self.settings.paths.prompts_dir
         )
@@ -176,85 +198,41 @@ class AnswerEngine:
         retrieval = self.retriever.retrieve(
             standalone, filters=Filters(source_types=tuple(SECTION_SOURCE[k] for k in keys))
         )
+        retrieved = {k: retrieval.sections.get(SECTION_SOURCE[k], []) for k in keys}
         timings["retrieve"] = _ms(t)
 
         # 3. select
         t = time.perf_counter()
         q = analyse_question(standalone, drugs=retrieval.drugs)
-        cosines = self._cosines(retrieval.sections.values(), retrieval.query_vector)
-        evidence: dict[SectionKey, list[Hit]] = {
-            k: self._extractive.select(k, retrieval.sections.get(SECTION_SOURCE[k], []), cosines)
-            for k in keys
-        }
-        passages = {h.passage.id: h.passage for hits in evidence.values() for h in hits}
+        evidence = {k: select_evidence(k, retrieved[k], self.settings.answer) for k in keys}
         timings["select"] = _ms(t)
-        yield RetrievalEvent(
-            standalone, retrieval.drugs, {k: [h.passage.id for h in v] for k, v in evidence.items()}
-        )
+        yield RetrievalEvent(standalone, retrieval.drugs, retrieval.unknown_drugs, evidence, retrieved)
 
         # 4-5. compose and guard, section by section
         guard = Guard(
-            passages,
+            {h.passage.id: h.passage for hits in evidence.values() for h in hits},
             find_drugs=self.lexicon.detect,
             policy=GuardPolicy(
                 mode=self.settings.answer.guard_mode, min_overlap=self.settings.answer.min_overlap
             ),
             abstain_messages=self._messages,
         )
-        composer: ExtractiveComposer | GenerativeComposer = self._extractive
-        versions = dict(self._versions)
-        backend = Backend(composer="extractive")
-        if llm is not None:
-            composer = GenerativeComposer(
-                llm, self.settings.answer, self.settings.paths.prompts_dir, self._messages
-            )
-            backend = Backend(composer="generative", llm=llm.name)
+        writer = self._writer(llm, guard)
         compose_ms = guard_ms = 0.0
         done: list[Section] = []
         for key in keys:
-            t = time.perf_counter()
             no_label = retrieval.unknown_drugs if key == "fda_label" else []
-            draft: DraftSection | None = None
-            if isinstance(composer, GenerativeComposer):
-                try:
-                    draft = composer.compose_section(
-                        key, q, evidence[key], cosines, audience=audience, no_label_for=no_label
-                    )
-                    versions.update(composer.versions(audience))
-                except LLMError as exc:
-                    log.warning(
-                        "llm backend failed, falling back to extractive", extra={"reason": exc.reason}
-                    )
-                    backend = backend.model_copy(update={"fallback": True, "reason": exc.reason})
-                    composer = self._extractive
-            if draft is None:
-                draft = self._extractive.compose_section(
-                    key, q, evidence[key], cosines, audience=audience, no_label_for=no_label
-                )
-            compose_ms += _ms(t)
-            t = time.perf_counter()
-            section = guard.section(draft)
-            if (
-                isinstance(composer, GenerativeComposer)
-                and draft.statements
-                and not section.statements
-                and evidence[key]
-            ):
-                # The model wrote statements but none survived the guard (no valid citation, unsupported):
-                # show the extractive answer for this section instead, and say so.
-                backend = backend.model_copy(
-                    update={"fallback": True, "reason": backend.reason or "no supported, cited statements"}
-                )
-                extractive = self._extractive.compose_section(
-                    key, q, evidence[key], cosines, audience=audience, no_label_for=no_label
-                )
-                section = guard.section(extractive)
-            guard_ms += _ms(t)
-            done.append(section)
-            yield SectionEvent(section, guard.references())
+            written, c_ms, g_ms = writer.write(
+                key, q, evidence[key], audience=audience, no_label_for=no_label
+            )
+            compose_ms += c_ms
+            guard_ms += g_ms
+            done.append(written.section)
+            yield SectionEvent(
+                written.section, guard.references(), written.draft, written.primary, written.composer
+            )
         timings["compose"] = round(compose_ms, 2)
         timings["guard"] = round(guard_ms, 2)
-        references = guard.references()
 
         # 6. respond
         t = time.perf_counter()
@@ -273,20 +251,20 @@ class AnswerEngine:
             audience=audience,
             conversation_id=conversation_id,
             sections=done,
-            references=references,
+            references=guard.references(),
             disclaimer=self._disclaimer,
             follow_ups=follow_ups,
-            backend=backend,
+            backend=writer.backend,
             guard=guard.counts,
             timings_ms=timings,
             drugs=retrieval.drugs,
-            prompt_versions=versions,
+            prompt_versions={**self._versions, **writer.versions},
         )
         log.info(
             "answered",
             extra={
-                "composer": backend.composer,
-                "fallback": backend.fallback,
+                "composer": writer.backend.composer,
+                "fallback": writer.backend.fallback,
                 "condensed": how,
                 "guard": guard.counts.model_dump(),
                 "timings_ms": timings,
@@ -297,13 +275,14 @@ class AnswerEngine:
             answer = self.conversations.append(cid, answer)
         yield AnswerEvent(answer)
 
-    def _cosines(self, hit_lists: Any, qvec: np.ndarray | None) -> dict[str, float]:
-        hits = [h for hl in hit_lists for h in hl if h.row is not None]
-        if not hits or qvec is None:
-            return {}
-        rows = np.array([h.row for h in hits], dtype=np.int64)
-        scores = self.retriever.index.row_vectors(rows) @ qvec
-        return {h.passage.id: float(s) for h, s in zip(hits, scores, strict=True)}
+    def _writer(self, llm: LLMClient | None, guard: Guard) -> SectionWriter:
+        """The composer for this answer (generative when an LLM is configured), behind the fallback policy."""
+        if llm is None:
+            return SectionWriter(self._extractive, self._extractive, guard, Backend(composer="extractive"))
+        composer: Composer = GenerativeComposer(
+            llm, self.settings.answer, self.settings.paths.prompts_dir, self._messages
+        )
+        return SectionWriter(composer, self._extractive, guard, Backend(composer="generative", llm=llm.name))
 
 
 def _ms(t: float) -> float:

@@ -17,14 +17,9 @@ from dataclasses import dataclass
 from app.answer.draft import DraftSection, DraftStatement
 from app.answer.question import PATIENT_SECTIONS, QuestionInfo, mentions_near
 from app.index.lexical import analyze
-from app.schema import SECTION_SOURCE, Audience, Hit, SectionKey
+from app.schema import SECTION_NOUNS, SECTION_SOURCE, Audience, Hit, SectionKey
 from app.settings import AnswerSettings
 
-SOURCE_NAMES: dict[SectionKey, str] = {
-    "guidelines": "guideline",
-    "fda_label": "label",
-    "research": "research",
-}
 # Sections that show what their sources do cover when they cannot answer (the drug's approved use, the
 # guideline's recommendation); research that does not answer is usually about something else: no context.
 CONTEXT_SECTIONS: frozenset[SectionKey] = frozenset({"guidelines", "fda_label"})
@@ -95,21 +90,14 @@ class ExtractiveComposer:
         self.settings = settings
         self.messages = messages
 
-    def floor(self, key: SectionKey) -> float:
-        return float(getattr(self.settings, f"floor_{key}"))
-
-    def select(self, key: SectionKey, hits: Sequence[Hit], cosines: Mapping[str, float]) -> list[Hit]:
-        """Evidence for a section: hits above the section's relevance floor, best fused rank first."""
-        floor = self.floor(key)
-        kept = [h for h in hits if cosines.get(h.passage.id, 0.0) >= floor]
-        return kept[: self.settings.passages_per_section]
+    def versions(self, audience: Audience) -> dict[str, int]:
+        return {}
 
     def compose_section(
         self,
         key: SectionKey,
         q: QuestionInfo,
         hits: Sequence[Hit],
-        cosines: Mapping[str, float],
         *,
         audience: Audience = "clinician",
         no_label_for: Sequence[str] = (),
@@ -129,17 +117,19 @@ class ExtractiveComposer:
         ]
         if q.qualifiers and not qualified:
             qualifier = " or ".join(f"“{m}”" for m in q.qualifier_text)
-            message = self.messages["qualifier_missing"].format(source=SOURCE_NAMES[key], qualifier=qualifier)
+            message = self.messages["qualifier_missing"].format(
+                source=SECTION_NOUNS[key], qualifier=qualifier
+            )
             context: list[DraftStatement] = []
             if key not in CONTEXT_SECTIONS:
                 message = self.messages["qualifier_missing_no_context"].format(
-                    source=SOURCE_NAMES[key], qualifier=qualifier
+                    source=SECTION_NOUNS[key], qualifier=qualifier
                 )
             else:
-                chosen = mmr(self._candidates(key, q, hits, cosines, audience), 2, self.settings.mmr_lambda)
+                chosen = mmr(self._candidates(key, q, hits, audience), 2, self.settings.mmr_lambda)
                 context = [DraftStatement(text=c.text, keys=[c.key], context=True) for c in chosen]
             return DraftSection(key=key, statements=context, abstained=True, message=message)
-        candidates = self._candidates(key, q, qualified, cosines, audience)
+        candidates = self._candidates(key, q, qualified, audience)
         chosen = mmr(candidates, self.settings.statements_per_section, self.settings.mmr_lambda)
         if not chosen:
             return DraftSection(key=key, abstained=True, message=self.messages.get(key))
@@ -150,7 +140,6 @@ class ExtractiveComposer:
         key: SectionKey,
         q: QuestionInfo,
         hits: Sequence[Hit],
-        cosines: Mapping[str, float],
         audience: Audience,
     ) -> list[Candidate]:
         focus = set(q.focus)
@@ -196,7 +185,7 @@ class ExtractiveComposer:
                     0.35 * coverage
                     + 0.15 * cue
                     + 0.25 * focus_cov
-                    + 0.3 * cosines.get(p.id, 0.0)
+                    + 0.3 * (hit.cosine or 0.0)
                     + section_bonus
                     - 0.02 * rank
                     - 0.01 * min(idx, 10)

@@ -11,18 +11,13 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from app.answer.draft import DraftSection, DraftStatement, parse_markers
+from app.answer.draft import DraftSection, DraftStatement, EmptyDraft, parse_markers
 from app.answer.question import QuestionInfo
-from app.llm.base import LLMClient, LLMError, Message
+from app.llm.base import LLMClient, Message
 from app.prompts import load_prompt
-from app.schema import Audience, Hit, SectionKey
+from app.schema import SECTION_SOURCES_PLURAL, Audience, Hit, SectionKey
 from app.settings import AnswerSettings
 
-SOURCE_NAMES: dict[SectionKey, str] = {
-    "guidelines": "clinical practice guidelines",
-    "fda_label": "FDA drug labels",
-    "research": "research abstracts",
-}
 TOKENS_PER_STATEMENT = 64
 _LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*(.+)$")
 _SAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -84,7 +79,6 @@ class GenerativeComposer:
         key: SectionKey,
         q: QuestionInfo,
         hits: Sequence[Hit],
-        cosines: Mapping[str, float],
         *,
         audience: Audience = "clinician",
         no_label_for: Sequence[str] = (),
@@ -99,7 +93,7 @@ class GenerativeComposer:
             load_prompt(self.prompts_dir, "audience_patient").body if audience == "patient" else ""
         )
         text = load_prompt(self.prompts_dir, "answer_section").render(
-            source_name=SOURCE_NAMES[key],
+            source_name=SECTION_SOURCES_PLURAL[key],
             max_statements=self.settings.statements_per_section,
             audience_rule=audience_rule,
             question=unfenced(q.text),  # a question cannot open or close a data fence either
@@ -110,6 +104,6 @@ class GenerativeComposer:
             [Message("user", text)], max_tokens=TOKENS_PER_STATEMENT * self.settings.statements_per_section
         )
         if not completion.text.strip():
-            raise LLMError("empty answer", backend_fault=False)
+            raise EmptyDraft(DraftSection(key=key, abstained=True))
         statements = parse_section(completion.text, hits)
         return DraftSection(key=key, statements=statements, abstained=not statements)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from app.corpus.chunker import split_sentences
 from app.index.lexical import analyze
+from app.schema import Passage
 
 NUMBER = re.compile(
     r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(?:-|–|to)\s*(\d+(?:\.\d+)?))?\s*"
@@ -106,15 +107,25 @@ def _agrees(mine: tuple[bool, bool], window: list[str]) -> bool:
     return polarity(" ".join(window)) == mine or any(polarity(s) == mine for s in window)
 
 
+def _sentences(item: str | Passage) -> list[str]:
+    """A cited passage's sentences as stored at build time; a plain text (a judge's evidence) is split."""
+    if isinstance(item, Passage):
+        if item.sentences:
+            return item.sentence_texts()
+        item = item.text
+    return [item[s.start : s.end] for s in split_sentences(item)]
+
+
 def check(
     statement: str,
-    evidence: Iterable[str],
+    evidence: Iterable[str | Passage],
     *,
     drug_names: Iterable[str] = (),
     min_overlap: float = 0.6,
 ) -> Grounding:
-    """Whether ``evidence`` (the cited texts, together) supports ``statement``."""
-    texts = [t for t in evidence if t]
+    """Whether ``evidence`` (the cited passages or texts, together) supports ``statement``."""
+    cited = [e for e in evidence if (e.text if isinstance(e, Passage) else e)]
+    texts = [e.text if isinstance(e, Passage) else e for e in cited]
     joined = "\n".join(texts)
     terms = set(content_terms(statement))
     ev_terms = set(content_terms(joined))
@@ -133,9 +144,9 @@ def check(
 
     # Negations must agree with the sentence (or two adjacent sentences: a quoted lead-in and what follows
     # it) of the evidence that matches the statement best, with any of them on an exact tie: a statement
-    # copied from the evidence is supported by it. Each cited text is
-    # split on its own, so a passage ending mid-sentence does not run into the next one.
-    sentences = [t[s.start : s.end] for t in texts for s in split_sentences(t)] or [joined]
+    # copied from the evidence is supported by it. Each cited passage keeps its own sentences, so a passage
+    # ending mid-sentence does not run into the next one.
+    sentences = [sent for e in cited for sent in _sentences(e)] or [joined]
     mine = polarity(statement)
     negation_mismatch = not any(_agrees(mine, w) for w in closest_windows(terms, sentences))
 

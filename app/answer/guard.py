@@ -142,7 +142,7 @@ def _check_statement(
         counts.uncited_statements_removed += 1
         return None
     text = st.text.strip()
-    joint = check(text, (evidence[k].text for k in valid), drug_names=drugs, min_overlap=policy.min_overlap)
+    joint = check(text, [evidence[k] for k in valid], drug_names=drugs, min_overlap=policy.min_overlap)
     if not joint.supported:
         if policy.mode == "flag":
             counts.unsupported_statements_flagged += 1
@@ -153,14 +153,14 @@ def _check_statement(
     kept = list(valid)
     if len(kept) > 1:
         for key in list(kept):
-            alone = check(text, [evidence[key].text], drug_names=drugs, min_overlap=policy.min_overlap)
+            alone = check(text, [evidence[key]], drug_names=drugs, min_overlap=policy.min_overlap)
             if alone.supported:
                 continue
             rest = [k for k in kept if k != key]
             if (
                 rest
                 and check(
-                    text, (evidence[k].text for k in rest), drug_names=drugs, min_overlap=policy.min_overlap
+                    text, [evidence[k] for k in rest], drug_names=drugs, min_overlap=policy.min_overlap
                 ).supported
             ):
                 kept.remove(key)

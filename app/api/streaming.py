@@ -17,7 +17,7 @@ from urllib.parse import quote
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from app.answer.engine import AnswerEngine, AnswerEvent, Event, RetrievalEvent, SectionEvent
+from app.answer.engine import AnswerEvent, Event, RetrievalEvent, SectionEvent
 from app.api.errors import PATH_SAFE, problem_body, problem_for_exception
 from app.api.models import PassageBrief, RetrievalEventData, SectionEventData
 
@@ -98,29 +98,25 @@ def event_stream(body: AsyncIterator[bytes]) -> StreamingResponse:
 # -- the native stream: retrieval → section × n → answer ---------------------------------------------------
 
 
-def answer_frames(engine: AnswerEngine, events: Iterator[Event]) -> Iterator[tuple[str, str]]:
-    """(event name, JSON data) for each engine event; runs in the worker thread (passage lookups are I/O)."""
-    passages = engine.retriever.index.passages
+def answer_frames(events: Iterator[Event]) -> Iterator[tuple[str, str]]:
+    """(event name, JSON data) for each engine event; runs in the worker thread (each step is engine work)."""
     for ev in events:
         if isinstance(ev, RetrievalEvent):
-            briefs: dict[str, list[PassageBrief]] = {}
-            for key, ids in ev.passages.items():
-                out = []
-                for pid in ids:
-                    p = passages.get(pid)
-                    if p is not None:
-                        out.append(
-                            PassageBrief(
-                                id=p.id,
-                                source_type=p.source_type,
-                                label=p.citation_label(),
-                                title=p.title,
-                                organization=p.organization,
-                                year=p.year,
-                                url=p.url,
-                            )
-                        )
-                briefs[key] = out
+            briefs = {
+                key: [
+                    PassageBrief(
+                        id=p.id,
+                        source_type=p.source_type,
+                        label=p.citation_label(),
+                        title=p.title,
+                        organization=p.organization,
+                        year=p.year,
+                        url=p.url,
+                    )
+                    for p in passages
+                ]
+                for key, passages in ev.passages.items()
+            }
             data = RetrievalEventData.model_validate(
                 {"standalone_question": ev.standalone_question, "drugs": ev.drugs, "passages": briefs}
             )

@@ -5,11 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from app.conversation import ConversationNotFound, ConversationStore, condense, condense_rules
-from app.index.drugs import DrugLexicon
-from app.schema import Answer, Backend, Section, Turn
-
-LEX = DrugLexicon.build([(0, "NALTREXONE HYDROCHLORIDE", "REVIA"), (1, "Warfarin Sodium", "Coumadin")])
+from app.conversation import ConversationNotFound, ConversationStore
+from app.schema import Answer, Backend, Section
 
 
 def _answer(question: str, standalone: str | None = None) -> Answer:
@@ -20,47 +17,6 @@ def _answer(question: str, standalone: str | None = None) -> Answer:
         disclaimer="d",
         backend=Backend(composer="extractive"),
     )
-
-
-def _turn(question: str) -> Turn:
-    return Turn(
-        conversation_id="c",
-        turn=1,
-        question=question,
-        standalone_question=question,
-        audience="clinician",
-        created_at="2026-01-01T00:00:00",
-        answer=_answer(question),
-    )
-
-
-@pytest.mark.parametrize(
-    ("follow_up", "expected"),
-    [
-        ("what about the dose?", "Regarding low-dose naltrexone: what about the dose?"),
-        ("And in pregnancy?", "Regarding low-dose naltrexone: And in pregnancy?"),
-        ("Is it safe with alcohol?", "Is low-dose naltrexone safe with alcohol?"),
-    ],
-)
-def test_follow_up_inherits_drug_from_previous_turn(follow_up: str, expected: str) -> None:
-    history = [_turn("What are the benefits of low-dose naltrexone?")]
-    assert condense_rules(follow_up, history, LEX) == expected
-
-
-def test_a_new_standalone_question_is_left_alone() -> None:
-    history = [_turn("What are the benefits of low-dose naltrexone?")]
-    assert condense("What is the dose of warfarin?", history, LEX) == (
-        "What is the dose of warfarin?",
-        "none",
-    )
-    assert condense("what about the dose?", [], LEX) == ("what about the dose?", "none")
-
-
-def test_topic_without_a_drug_is_carried_as_words() -> None:
-    history = [_turn("Should adults be screened for depression?")]
-    out = condense_rules("how often?", history, LEX)
-    assert out.startswith("Regarding ")
-    assert "depression" in out
 
 
 def test_store_survives_reopen_and_keeps_turn_order(tmp_path: Path) -> None:

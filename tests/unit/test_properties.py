@@ -13,9 +13,8 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.conversation import _PRONOUN, condense_rules, needs_context
+from app.answer.condense import _PRONOUN, Earlier, condense_rules, needs_context
 from app.index.drugs import DrugLexicon
-from app.schema import Answer, Backend, Section, Turn
 
 LEX = DrugLexicon.build(
     [(0, "NALTREXONE HYDROCHLORIDE", "REVIA"), (1, "Warfarin Sodium", "Coumadin"), (2, "SERTRALINE", None)]
@@ -42,27 +41,8 @@ DRUG_TOPICS = ["What are the benefits of low-dose naltrexone?", "What is the dos
                "Side effects of sertraline", "Is Coumadin safe?"]  # fmt: skip
 
 
-def _turn(i: int, question: str) -> Turn:
-    answer = Answer(
-        question=question,
-        standalone_question=question,
-        sections=[Section(key="guidelines", title="From the Guidelines", abstained=True, message="none")],
-        disclaimer="d",
-        backend=Backend(composer="extractive"),
-    )
-    return Turn(
-        conversation_id="c",
-        turn=i + 1,
-        question=question,
-        standalone_question=question,
-        audience="clinician",
-        created_at="2026-01-01T00:00:00",
-        answer=answer,
-    )
-
-
-def _history(questions: list[str]) -> list[Turn]:
-    return [_turn(i, q) for i, q in enumerate(questions)]
+def _history(questions: list[str]) -> list[Earlier]:
+    return [Earlier(q, q) for q in questions]
 
 
 any_question = st.one_of(
@@ -80,7 +60,9 @@ def _words(text: str) -> list[str]:
 
 @PROPS
 @given(any_question, histories, st.sampled_from([LEX, None]))
-def test_condensation_never_crashes_and_returns_text(question: str, history: list[Turn], lex: object) -> None:
+def test_condensation_never_crashes_and_returns_text(
+    question: str, history: list[Earlier], lex: object
+) -> None:
     out = condense_rules(question, history, lex)  # type: ignore[arg-type]
     assert isinstance(out, str)
     if not history:
@@ -90,7 +72,7 @@ def test_condensation_never_crashes_and_returns_text(question: str, history: lis
 @PROPS
 @given(st.one_of(st.sampled_from(STANDALONE), any_question), histories, st.sampled_from([LEX, None]))
 def test_a_standalone_question_is_left_as_asked_and_condensing_is_idempotent_on_it(
-    question: str, history: list[Turn], lex: object
+    question: str, history: list[Earlier], lex: object
 ) -> None:
     if needs_context(question, lex):  # type: ignore[arg-type]
         return

@@ -70,7 +70,7 @@ async def _prepare(
 
 
 async def _stream(request: Request, engine: AnswerEngine, question: str, kwargs: dict[str, Any]) -> Response:
-    frames = answer_frames(engine, engine.events(question, **kwargs))
+    frames = answer_frames(engine.events(question, **kwargs))
     head = await first(frames)  # a bad question or unknown conversation fails here, with its own status
     path = request.url.path
 

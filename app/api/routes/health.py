@@ -105,7 +105,7 @@ async def info(runtime: RuntimeDep) -> Info:
     engine = runtime.engine
     index: IndexInfo | None = None
     if engine is not None:
-        index = _index_info(engine.retriever.index.manifest, str(engine.retriever.index.directory))
+        index = _index_info(engine.index.manifest, str(engine.index.directory))
     else:
         try:
             directory = current_dir(settings)

@@ -19,8 +19,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -50,8 +49,8 @@ from app.api.models import (
     problem_responses,
 )
 from app.api.streaming import error_payload, event_stream, first, relay, sse
-from app.conversation import ConversationNotFound, condense
-from app.schema import Answer, Audience, Backend, Section, Turn
+from app.conversation import ConversationNotFound
+from app.schema import Answer, Audience
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 log = logging.getLogger("curbside.api")
@@ -65,22 +64,7 @@ async def list_models() -> ModelList:
     return ModelList(data=[ModelCard(id=MODEL, created=STARTED)])
 
 
-# -- Markdown, section by section (the concatenation equals ``Answer.to_markdown()``) ------------------------
-
-
-def _section_markdown(sec: Section) -> str:
-    out = [f"## {sec.title}\n"]
-    if sec.message:
-        out.append(f"{sec.message}\n")
-    if sec.statements:
-        if sec.abstained:
-            out.append("What the sources do say:\n")
-        for st in sec.statements:
-            marks = "".join(f"[{n}]" for n in st.citations)
-            flag = " *(not supported by its sources)*" if not st.supported else ""
-            out.append(f"- {st.text} {marks}{flag}".rstrip())
-        out.append("")
-    return "\n".join(out) + "\n"
+# -- Markdown: each section as ``Section.to_markdown`` renders it (the stream concatenates to the answer's) --
 
 
 def _words(text: str) -> int:
@@ -88,42 +72,6 @@ def _words(text: str) -> int:
 
 
 # -- mapping messages to a question and a conversation -------------------------------------------------------
-
-
-def _placeholder_turn(i: int, question: str, standalone: str, audience: Audience) -> Turn:
-    """A turn rebuilt from a client-held transcript: only its questions matter to condensation."""
-    return Turn(
-        conversation_id="transcript",
-        turn=i,
-        question=question,
-        standalone_question=standalone,
-        audience=audience,
-        created_at=datetime.now(UTC).isoformat(),
-        answer=Answer(
-            question=question,
-            standalone_question=standalone,
-            audience=audience,
-            sections=[],
-            disclaimer="",
-            backend=Backend(composer="extractive"),
-        ),
-    )
-
-
-def standalone_from_transcript(
-    question: str, earlier: Sequence[str], engine: AnswerEngine, audience: Audience
-) -> str:
-    """Condense the last question against the earlier user messages, each condensed in turn."""
-    turns: list[Turn] = []
-    for i, text in enumerate(earlier, start=1):
-        standalone, _how = condense(
-            text, turns[-engine.settings.conversation.history_turns :], engine.lexicon
-        )
-        turns.append(_placeholder_turn(i, text, standalone, audience))
-    standalone, _how = condense(
-        question, turns[-engine.settings.conversation.history_turns :], engine.lexicon
-    )
-    return standalone
 
 
 class _Plan:
@@ -170,20 +118,13 @@ class _Plan:
             self.conversation_id = body.user
 
 
-def _events(plan: _Plan, engine: AnswerEngine, runtime: Runtime) -> Iterator[Event]:
-    """The engine's events; for a client-held transcript, the standalone question is condensed here and the
-    answer is stored under the user's own words."""
-    if plan.conversation_id is not None or not plan.earlier:
-        yield from engine.events(plan.question, conversation_id=plan.conversation_id, audience=plan.audience)
-        return
-    standalone = standalone_from_transcript(plan.question, plan.earlier, engine, plan.audience)
-    for ev in engine.events(standalone, audience=plan.audience, remember=False):
-        if isinstance(ev, AnswerEvent):
-            answer = ev.answer.model_copy(update={"question": plan.question})
-            cid = runtime.conversations.create()
-            yield AnswerEvent(runtime.conversations.append(cid, answer))
-        else:
-            yield ev
+def _events(plan: _Plan, engine: AnswerEngine) -> Iterator[Event]:
+    """The engine's events for this request: a stored conversation continued, or a client-held transcript
+    condensed by the engine the same way; either way the answer is stored under the user's own words."""
+    transcript = None if plan.conversation_id is not None else plan.earlier
+    yield from engine.events(
+        plan.question, conversation_id=plan.conversation_id, transcript=transcript, audience=plan.audience
+    )
 
 
 def _completion(answer: Answer, plan: _Plan, cid: str) -> ChatCompletion:
@@ -226,7 +167,7 @@ def chunk_stream(events: Iterator[Event], plan: _Plan, cid: str, include_usage: 
                 sent += piece
                 yield _chunk(cid, created, {"content": piece})
         elif isinstance(ev, SectionEvent):
-            piece = _section_markdown(ev.section)
+            piece = ev.section.to_markdown() + "\n"
             sent += piece
             yield _chunk(cid, created, {"content": piece})
         elif isinstance(ev, AnswerEvent):
@@ -278,7 +219,7 @@ async def chat_completions(
         log.info("question", extra={"question": plan.question, "conversation_id": plan.conversation_id})
     engine = await runtime.require_engine()
     cid = "chatcmpl-" + uuid.uuid4().hex
-    events = _events(plan, engine, runtime)
+    events = _events(plan, engine)
     if not body.stream:
 
         def run() -> Answer:

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1/passages", tags=["passages"])
 )
 async def get_passage(passage_id: str, runtime: RuntimeDep) -> Response:
     engine = await runtime.require_engine()
-    passage = await run_in_threadpool(engine.retriever.index.passages.get, passage_id)
+    passage = await run_in_threadpool(engine.passage, passage_id)
     if passage is None:
         raise ApiError(
             404,

@@ -23,7 +23,6 @@ import pytest
 
 from app.answer.engine import AnswerEngine, RetrievalEvent
 from app.conversation import ConversationStore
-from app.corpus.chunker import record_id_of
 from app.index.builder import build_index
 from app.index.embedder import Embedder
 from app.index.loaded import SearchIndex
@@ -167,7 +166,7 @@ def test_every_poisoned_record_reaches_the_evidence_of_its_attack(make_engine: E
             continue
         first = next(engine.events(attack.question, sections=attack.sections, remember=False))
         assert isinstance(first, RetrievalEvent)
-        evidence = {record_id_of(pid) for ids in first.passages.values() for pid in ids}
+        evidence = {p.record_id for passages in first.passages.values() for p in passages}
         if attack.poison["id"] not in evidence:
             missed.append((attack.id, sorted(evidence)))
     assert [m[0] for m in missed] == [], [m[0] for m in missed]
