@@ -146,6 +146,9 @@ class Hit(BaseModel):
     dense_rank: int | None = None
     lexical_rank: int | None = None
     drug_match: bool = False
+    relevance: float | None = Field(
+        None, description="P(the passage answers the question), from the learned relevance model"
+    )
 
 
 # -- answers -----------------------------------------------------------------------------------------------

@@ -135,7 +135,7 @@ class IndexSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
-    top_k_per_section: int = Field(8, ge=1, le=100, description="passages kept per answer section")
+    top_k_per_section: int = Field(10, ge=1, le=100, description="passages kept per answer section")
     candidates: int = Field(
         50, ge=1, description="candidates fetched from each of dense and BM25 before fusion"
     )
@@ -164,6 +164,29 @@ class AnswerSettings(BaseModel):
     )
     floor_fda_label: float = Field(0.40, description="min cosine for a label passage (drug-matched)")
     floor_research: float = Field(0.45, description="min cosine for a research passage")
+    selection: Literal["learned", "floor"] = Field(
+        "learned",
+        description="evidence selection: 'learned' relevance model (app/models/relevance) or the cosine "
+        "'floor' rule",
+    )
+    answer_threshold_guidelines: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="learned selection: least P(answers) of a section's best guideline passage",
+    )
+    answer_threshold_fda_label: float = Field(
+        0.5, ge=0, le=1, description="learned selection: least P(answers) of the best label passage"
+    )
+    answer_threshold_research: float = Field(
+        0.5, ge=0, le=1, description="learned selection: least P(answers) of the best research passage"
+    )
+    keep_ratio: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="learned selection: keep passages whose P(answers) is this share of the best",
+    )
     min_focus_coverage: float = Field(
         0.5, ge=0, le=1, description="share of the question's focus terms a quoted sentence must contain"
     )

@@ -26,7 +26,8 @@ from app.answer.followups import suggest
 from app.answer.generative import GenerativeComposer
 from app.answer.guard import Guard, GuardPolicy
 from app.answer.question import analyse_question
-from app.answer.select import select_evidence
+from app.answer.relevance import RelevanceModel
+from app.answer.select import Selector
 from app.conversation import ConversationStore
 from app.index.drugs import DrugLexicon
 from app.index.loaded import SearchIndex
@@ -113,6 +114,7 @@ class AnswerEngine:
     llm: LLMClient | None = None
     conversations: ConversationStore | None = None
     _extractive: ExtractiveComposer = field(init=False)
+    _selector: Selector = field(init=False)
     _messages: dict[str, str] = field(init=False)
     _versions: dict[str, int] = field(init=False)
     _disclaimer: str = field(init=False)
@@ -125,6 +127,8 @@ class AnswerEngine:
         self._disclaimer = disclaimer.body.strip()
         self._versions = {abstain.name: abstain.version, disclaimer.name: disclaimer.version}
         self._extractive = ExtractiveComposer(self.settings.answer, self._messages)
+        learned = self.settings.answer.selection == "learned"
+        self._selector = Selector(self.settings.answer, RelevanceModel.load() if learned else None)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, with_llm: bool = True) -> AnswerEngine:
@@ -204,7 +208,7 @@ class AnswerEngine:
         # 3. select
         t = time.perf_counter()
         q = analyse_question(standalone, drugs=retrieval.drugs)
-        evidence = {k: select_evidence(k, retrieved[k], self.settings.answer) for k in keys}
+        evidence = {k: self._selector.select(k, q, retrieved[k]) for k in keys}
         timings["select"] = _ms(t)
         yield RetrievalEvent(standalone, retrieval.drugs, retrieval.unknown_drugs, evidence, retrieved)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from app.answer.draft import DraftSection, DraftStatement
 from app.answer.question import PATIENT_SECTIONS, QuestionInfo, mentions_near
+from app.answer.relevance import INTENT_CUES
 from app.index.lexical import analyze
 from app.schema import SECTION_NOUNS, SECTION_SOURCE, Audience, Hit, SectionKey
 from app.settings import AnswerSettings
@@ -23,21 +24,6 @@ from app.settings import AnswerSettings
 # Sections that show what their sources do cover when they cannot answer (the drug's approved use, the
 # guideline's recommendation); research that does not answer is usually about something else: no context.
 CONTEXT_SECTIONS: frozenset[SectionKey] = frozenset({"guidelines", "fda_label"})
-# Words that mark a sentence as answering what is asked, by intent (stemmed by the index analyzer).
-INTENT_CUES: dict[str, frozenset[str]] = {
-    intent: frozenset(analyze(words))
-    for intent, words in {
-        "indication": "indicated benefit benefits effective efficacy improve improved reduce reduced "
-        "recommend recommends offered approved treatment",
-        "dose": "dose dosage mg daily administered once twice initial maximum titrate",
-        "adverse": "adverse reactions side effects nausea headache incidence common reported",
-        "contraindication": "contraindicated contraindications hypersensitivity not use",
-        "pregnancy": "pregnancy pregnant fetal lactation breastfeeding risk",
-        "interaction": "interaction interactions concomitant coadministration increase decrease levels",
-        "warning": "warning warnings risk serious monitor caution",
-    }.items()
-}
-
 _HEADING = re.compile(
     r"^(?:\d+(?:\.\d+)*\s+)?(?:[A-Z][A-Z&/,\- ]{3,}[A-Z])(?:\s*:)?\s+(?=[A-Z])"
 )  # "8.1 PREGNANCY Risk…", "INDICATIONS AND USAGE Naltrexone…"
@@ -45,15 +31,44 @@ _NUMBERED = re.compile(r"^\d+(?:\.\d+)+\s+(?:[A-Z][a-z]+(?:\s+[A-Za-z]+){0,4}\s+
 _MARKUP = re.compile(r"^(?:[#>*\-•–]+\s*)+|\*\*|__")
 
 
+# A structured abstract's section label ("OBJECTIVE:", "Results:") or a snippet's cut-off one ("JECTIVE:").
+_ABSTRACT_LABEL = re.compile(
+    r"^(?:[A-Z][A-Z ]{1,40}|(?:Background|Objectives?|Aims?|Purpose|Introduction|Methods?|Design|Setting|"
+    r"Participants|Patients|Interventions?|Measurements|Results?|Findings|Conclusions?|Interpretation|"
+    r"Context|Importance|Discussion|Summary)(?: and [A-Z]?[a-z]+)?)\s*:\s+(?=[A-Z0-9(])"
+)
+_NUMBERING = re.compile(r"^\d+(?:\.\d+)*\s+[A-Z][A-Z&/,\- ]{2,}")  # "2 DOSAGE & ADMINISTRATION 2.1 …"
+_TERMINAL = re.compile(r"[.!)\]\"”'’%]\s*$")
+_UPPER_WORD = re.compile(r"^[A-Z][A-Z&/\-]{2,}[,:;.]?$")
+
+
 def trim(sentence: str) -> str:
-    """Drop a leading section heading, Markdown and bullets; never touch the words that carry meaning."""
+    """Drop a leading section heading, abstract label, Markdown and bullets; the rest is left verbatim."""
     s = sentence.strip()
     s = _MARKUP.sub("", s).strip()
     s = s.replace("**", "")
     m = _HEADING.match(s)
     if m and len(s) - m.end() > 40:
         s = s[m.end() :]
+    m = _ABSTRACT_LABEL.match(s)
+    if m and len(s) - m.end() > 40:
+        s = s[m.end() :]
     return s.strip()
+
+
+def is_clean(text: str) -> bool:
+    """Whether a quotable sentence reads as a statement: not a question, heading, table row, markup, label
+    numbering or a fragment cut mid-word (a snippet that starts or ends inside a sentence)."""
+    words = text.split()
+    if not words or text.endswith("?") or "|" in text or "`" in text or "](" in text or "#" in text[:3]:
+        return False
+    if _NUMBERING.match(text) or not _TERMINAL.search(text):
+        return False
+    first = text[0]
+    if first.islower() or not (first.isalnum() or first in "(“\"'‘["):
+        return False
+    upper = sum(1 for w in words if _UPPER_WORD.match(w))
+    return upper / len(words) <= 0.4
 
 
 @dataclass
@@ -160,6 +175,10 @@ class ExtractiveComposer:
                     section_bonus += 0.25
                 if audience == "patient" and section in PATIENT_SECTIONS:
                     section_bonus += 0.2
+            # The learned relevance of the passage, when selection gave one, else its cosine.
+            passage_weight, passage_score = (
+                (0.3, hit.cosine or 0.0) if hit.relevance is None else (0.6, hit.relevance)
+            )
             sentences = p.sentence_texts()
             for idx, sentence in enumerate(sentences):
                 text = trim(sentence)
@@ -167,7 +186,7 @@ class ExtractiveComposer:
                     # A lead-in ("…offered to patients who:") is only whole with what follows it.
                     text = f"{text} {trim(sentences[idx + 1])}"
                 words = text.split()
-                if len(words) < 6 or len(words) > 80 or text in seen:
+                if len(words) < 6 or len(words) > 80 or text in seen or not is_clean(text):
                     continue
                 terms = set(analyze(text))
                 if not terms:
@@ -185,7 +204,7 @@ class ExtractiveComposer:
                     0.35 * coverage
                     + 0.15 * cue
                     + 0.25 * focus_cov
-                    + 0.3 * (hit.cosine or 0.0)
+                    + passage_weight * passage_score
                     + section_bonus
                     - 0.02 * rank
                     - 0.01 * min(idx, 10)

@@ -1,0 +1,211 @@
+"""Learned evidence relevance: does this retrieved passage answer this question?
+
+A logistic model over features of (question, hit) that every retriever output has — the scores that put the
+hit there (cosine, BM25, fused score, ranks, all relative to the section's best), what the question asks of
+it (focus-term and drug coverage of the passage and of its best sentence, the question's intent matched by
+the passage's label section or cue words, a qualifier said of the asked-about thing) and what the passage is
+(length, fragment and heading flags). Nothing keys on where a passage came from (no source file, id prefix
+or organisation): a feature must mean the same for any corpus.
+
+Trained by ``eval/train_relevance.py`` on the train split of the retrieval sets (human-chosen evidence),
+weights in ``app/models/relevance/model.json`` (sha256-checked against ``manifest.json``); the model card is
+``app/models/relevance/MODEL_CARD.md``. The probability it gives is calibrated (logistic, fitted on held-out
+folds of the train split) and is what section abstention thresholds (``select.py``) compare against.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.answer.question import QuestionInfo, mentions_near
+from app.index.lexical import analyze
+from app.schema import Hit, SectionKey
+
+MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "relevance"
+
+# Cue words of each intent, stemmed by the index analyzer: a passage that answers "dose" says "mg", "daily"...
+INTENT_CUES: dict[str, frozenset[str]] = {
+    intent: frozenset(analyze(words))
+    for intent, words in {
+        "indication": "indicated benefit benefits effective efficacy improve improved reduce reduced "
+        "recommend recommends offered approved treatment",
+        "dose": "dose dosage mg daily administered once twice initial maximum titrate",
+        "adverse": "adverse reactions side effects nausea headache incidence common reported",
+        "contraindication": "contraindicated contraindications hypersensitivity not use",
+        "pregnancy": "pregnancy pregnant fetal lactation breastfeeding risk",
+        "interaction": "interaction interactions concomitant coadministration increase decrease levels",
+        "warning": "warning warnings risk serious monitor caution",
+        "mechanism": "mechanism action inhibits receptor binds acts",
+        "overdose": "overdosage overdose toxicity symptoms treatment",
+    }.items()
+}
+
+_UPPER_RUN = re.compile(r"\b[A-Z][A-Z&/,\-]{3,}\b")
+
+FEATURES: tuple[str, ...] = (
+    "bias",
+    "cosine",
+    "cosine_gap",  # best cosine of the section minus this one
+    "fused_rel",  # fused score / section's best fused score
+    "inv_rank",  # 1 / (1 + rank)
+    "bm25_rel",  # BM25 / section's best BM25 (0 when the lexical side did not find it)
+    "lexical_found",
+    "focus_cov",  # share of the question's focus terms in the passage (title + text)
+    "terms_cov",  # share of all the question's content terms in the passage
+    "focus_cov_best_sentence",
+    "drug_in_passage",  # every word of the asked-about drug(s) is in the passage
+    "drug_in_text",  # ...in its text (not only in its title)
+    "no_drug_asked",
+    "intent_section",  # the passage's section is one the question's intent is answered by
+    "intent_cues",  # density of the intent's cue words
+    "no_intent",
+    "qualifier_ok",  # every qualifier ("low-dose") is said near the asked-about thing (1 when none)
+    "log_words",
+    "starts_midword",  # the text begins with a lower-case letter (a fragment)
+    "upper_share",  # share of words in upper-case runs (headings, label numbering)
+    "question_marks",  # sentences that are questions
+    "section_label",  # this is the FDA-label section
+    "section_research",
+    "section_label_x_cosine",
+    "section_label_x_intent_section",
+    "section_research_x_focus",
+)
+
+
+def _coverage(wanted: set[str], have: set[str]) -> float:
+    return len(wanted & have) / len(wanted) if wanted else 1.0
+
+
+@dataclass(frozen=True)
+class SectionContext:
+    """Per-section normalisers: the best scores among the section's hits."""
+
+    best_cosine: float
+    best_fused: float
+    best_bm25: float
+
+    @classmethod
+    def of(cls, hits: Sequence[Hit]) -> SectionContext:
+        return cls(
+            best_cosine=max((h.cosine or 0.0 for h in hits), default=0.0),
+            best_fused=max((h.score for h in hits), default=0.0),
+            best_bm25=max((h.lexical_score or 0.0 for h in hits), default=0.0),
+        )
+
+
+def features(key: SectionKey, q: QuestionInfo, hit: Hit, rank: int, ctx: SectionContext) -> list[float]:
+    """The feature vector of one hit (in ``FEATURES`` order)."""
+    p = hit.passage
+    text_terms = analyze(p.text)
+    text_set = set(text_terms)
+    all_terms = text_set | set(analyze(p.title or ""))
+    focus = set(q.focus)
+    terms = set(q.terms)
+    drug_words = {w for d in q.drugs for w in analyze(d)}
+    best_sentence = 0.0
+    questions = 0
+    sentences = p.sentence_texts() or [p.text]
+    for s in sentences:
+        best_sentence = max(best_sentence, _coverage(focus, set(analyze(s))))
+        questions += s.rstrip().endswith("?")
+    cues = {t for intent in q.intents for t in INTENT_CUES.get(intent, ())}
+    cue_density = sum(1 for t in text_terms if t in cues) / math.sqrt(len(text_terms) + 1) if cues else 0.0
+    anchors = focus | drug_words
+    qualifier_ok = all(mentions_near(text_terms, run, anchors) for run in q.qualifiers)
+    words = p.text.split()
+    upper = sum(len(m.group(0).split()) for m in _UPPER_RUN.finditer(p.text))
+    cosine = hit.cosine or 0.0
+    is_label = key == "fda_label"
+    is_research = key == "research"
+    intent_section = bool(q.intent_sections) and (p.section or "").lower() in q.intent_sections
+    focus_cov = _coverage(focus, all_terms)
+    return [
+        1.0,
+        cosine,
+        ctx.best_cosine - cosine,
+        hit.score / ctx.best_fused if ctx.best_fused > 0 else 0.0,
+        1.0 / (1 + rank),
+        (hit.lexical_score or 0.0) / ctx.best_bm25 if ctx.best_bm25 > 0 else 0.0,
+        float(hit.lexical_score is not None),
+        focus_cov,
+        _coverage(terms, all_terms),
+        best_sentence,
+        float(bool(drug_words) and drug_words <= all_terms),
+        float(bool(drug_words) and drug_words <= text_set),
+        float(not drug_words),
+        float(intent_section),
+        min(cue_density, 3.0),
+        float(not q.intents),
+        float(qualifier_ok),
+        math.log1p(len(words)),
+        float(p.text[:1].islower()),
+        upper / (len(words) or 1),
+        questions / len(sentences),
+        float(is_label),
+        float(is_research),
+        float(is_label) * cosine,
+        float(is_label and intent_section),
+        float(is_research) * focus_cov,
+    ]
+
+
+class RelevanceError(RuntimeError):
+    """The relevance model's files are missing or do not match their manifest."""
+
+
+@dataclass(frozen=True)
+class RelevanceModel:
+    """A logistic model: P(passage answers the question) = σ(w · features)."""
+
+    weights: np.ndarray
+    names: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    version: str
+
+    @classmethod
+    def load(cls, directory: Path = MODEL_DIR) -> RelevanceModel:
+        path = directory / "model.json"
+        manifest_path = directory / "manifest.json"
+        try:
+            raw = path.read_bytes()
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise RelevanceError(f"relevance model not found in {directory}: {exc}") from exc
+        digest = hashlib.sha256(raw).hexdigest()
+        if manifest.get("sha256") != digest:
+            raise RelevanceError(f"{path} does not match its manifest (sha256 {digest[:12]}…)")
+        data = json.loads(raw)
+        names = tuple(data["features"])
+        if names != FEATURES:
+            raise RelevanceError(
+                f"{path} was trained on other features; retrain with `curbside train relevance`"
+            )
+        return cls(
+            weights=np.asarray(data["weights"], dtype=np.float64),
+            names=names,
+            mean=np.asarray(data["mean"], dtype=np.float64),
+            scale=np.asarray(data["scale"], dtype=np.float64),
+            version=str(data.get("version", digest[:12])),
+        )
+
+    def probabilities(self, rows: Sequence[Sequence[float]]) -> np.ndarray:
+        if not rows:
+            return np.zeros(0)
+        x = (np.asarray(rows, dtype=np.float64) - self.mean) / self.scale
+        x[:, 0] = 1.0  # the bias column is not standardised
+        return 1.0 / (1.0 + np.exp(-(x @ self.weights)))
+
+    def score(self, key: SectionKey, q: QuestionInfo, hits: Sequence[Hit]) -> list[float]:
+        """P(answers) for each hit of one section, in order."""
+        ctx = SectionContext.of(hits)
+        rows = [features(key, q, h, i, ctx) for i, h in enumerate(hits)]
+        return [float(p) for p in self.probabilities(rows)]
