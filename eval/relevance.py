@@ -464,9 +464,12 @@ def run(
     limit: int | None = None,
     seed: int = 13,
     unanswerable: bool = True,
+    score_of: Callable[[Retrieval, SectionKey], float] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> RelevanceRun:
-    """Ask every system each question of ``sets`` (and of the unanswerable set), from one retrieval each."""
+    """Ask every system each question of ``sets`` (and of the unanswerable set), from one retrieval each.
+    ``score_of`` gives each section the score of the abstention curve (default: ``section_score``)."""
+    score_of = score_of or section_score
     store = retriever.index.passages
 
     def known(record_id: str) -> bool:
@@ -485,7 +488,7 @@ def run(
             r, h = ceiling(retrieval, item)
             recall += r
             hit += h
-            score = section_score(retrieval, item.section)
+            score = score_of(retrieval, item.section)
             for sys_name, system in systems.items():
                 answer = system(item.question, retrieval)
                 outcomes[sys_name].append(
@@ -522,7 +525,7 @@ def run(
                             key,
                             qid=str(row["qid"]),
                             set_name="abstention",
-                            score=section_score(retrieval, key),
+                            score=score_of(retrieval, key),
                         )
                     )
     return RelevanceRun(outcomes, ceilings, questions, missing, split, limit, seed)

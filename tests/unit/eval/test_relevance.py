@@ -39,6 +39,7 @@ from eval.relevance import (
     outcome,
     pick_operating_point,
     plot_curve,
+    section_score,
     section_statements,
     summarize,
     top1_first_sentence,
@@ -203,6 +204,12 @@ def test_top1_first_sentence_quotes_the_top_passage_and_cites_it() -> None:
     assert answer.references[0].record_id == "pmid:1"
     assert answer.section("guidelines").abstained  # nothing retrieved there
     assert scored(answer).cites_gold
+
+
+def test_section_score_is_the_best_cosine_of_the_sections_passages() -> None:
+    retrieval = retrieval_of(passage("pmid:1", "One."), passage("pmid:2", "Two."))  # cosines 0.9, 0.8
+    assert section_score(retrieval, "research") == pytest.approx(0.9)
+    assert section_score(retrieval, "guidelines") == -1.0  # nothing retrieved: abstains at any threshold
 
 
 def test_always_abstain_abstains_everywhere() -> None:
