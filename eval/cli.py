@@ -4,6 +4,8 @@ curbside eval run --suite ci|full [--composer extractive|generative] [--llm repl
                   [--judge lexical|nli|llm] [--out DIR] [--record]
 curbside eval judge --judge lexical|nli|llm [--set healthver|kqa_nli|expertqa] [--limit N] [--llm ...]
 curbside eval retrieval [--limit N] [--set ...]
+curbside eval relevance [--set medicationqa|bioasq|pubmedqa|evidence_inference|all] [--split validation|train]
+                        [--limit N] [--json out.json]
 curbside bench [--quick] [--only PART]
 """
 
@@ -41,6 +43,34 @@ def cmd_retrieval(args: argparse.Namespace, settings: Settings) -> int:
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(markdown_table(report))
     print(f"\nwritten: {out}")
+    return 0
+
+
+def cmd_relevance(args: argparse.Namespace, settings: Settings) -> int:
+    from app.answer.engine import AnswerEngine
+    from app.index.manifest import IndexMismatch
+    from eval.relevance import RELEVANCE_SETS, curve_of, evaluate, markdown_table, plot_curve
+
+    chosen = args.set or ["all"]
+    sets = list(RELEVANCE_SETS) if "all" in chosen else list(dict.fromkeys(chosen))
+    try:
+        engine = AnswerEngine.from_settings(settings, with_llm=False)
+    except IndexMismatch as exc:
+        return _err(str(exc))
+    report = evaluate(
+        engine, sets=sets, split=args.split, limit=args.limit, log=lambda m: print(m, file=sys.stderr)
+    )
+    out = Path(args.json) if args.json else REPORTS / f"relevance-{args.split}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(markdown_table(report))
+    written = [str(out)]
+    got = curve_of(report)
+    if got:
+        png = out.with_suffix(".png")
+        plot_curve(*got, png, f"section abstention by retrieval confidence ({args.split} split)")
+        written.append(str(png))
+    print(f"\nwritten: {', '.join(written)}")
     return 0
 
 
@@ -187,10 +217,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--limit", type=int, help="questions per set (seeded sample); default all")
     r.add_argument("--set", action="append", choices=["pubmedqa", "bioasq", "medicationqa"])
     r.add_argument("--out", help="report path (default eval/reports/retrieval.json)")
+    rel = sub.add_parser(
+        "relevance",
+        help="do answer sections answer? against human-chosen evidence, with baselines and ceiling",
+    )
+    rel.add_argument(
+        "--set",
+        action="append",
+        choices=["medicationqa", "bioasq", "pubmedqa", "evidence_inference", "all"],
+        help="only these sets (default all)",
+    )
+    rel.add_argument(
+        "--split", choices=["validation", "train"], default="validation", help="default validation"
+    )
+    rel.add_argument("--limit", type=int, help="questions per set (seeded sample); default all")
+    rel.add_argument(
+        "--json", help="report path (default eval/reports/relevance-<split>.json; PNG beside it)"
+    )
     b = sub.add_parser("bench", help="speed benchmarks")
     b.add_argument("--quick", action="store_true", help="fewer repetitions")
     b.add_argument("--only", action="append", help="run only these parts")
     args = p.parse_args(argv)
     settings = Settings()
-    handlers = {"retrieval": cmd_retrieval, "bench": cmd_bench, "run": cmd_run, "judge": cmd_judge}
+    handlers = {
+        "retrieval": cmd_retrieval,
+        "relevance": cmd_relevance,
+        "bench": cmd_bench,
+        "run": cmd_run,
+        "judge": cmd_judge,
+    }
     return handlers[args.command](args, settings)

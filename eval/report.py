@@ -243,6 +243,7 @@ def build_report(
     systems: Mapping[str, SystemResult],
     calibration: dict[str, Any] | None,
     retrieval: dict[str, Any] | None,
+    relevance: dict[str, Any] | None = None,
     question_info: dict[str, dict[str, Any]],
     questions: Sequence[Question],
     asked: Mapping[str, Sequence[Asked]],
@@ -278,6 +279,7 @@ def build_report(
                 for k, v in (calibration or {}).get("sets", {}).items()
             },
             "retrieval": (retrieval or {}).get("datasets", {}),
+            "relevance": (relevance or {}).get("datasets", {}),
             "thresholds_sha256": _sha(suite.thresholds_path),
             "cassette_sha256": _sha(suite.cassette_path),
         },
@@ -290,6 +292,7 @@ def build_report(
         "guard_value": guard_value(systems),
         "generative": extra.get("generative"),
         "retrieval": retrieval,
+        "relevance": relevance,
         "timings": timings,
         "questions": question_rows(systems, questions),
         "failures": failures(systems, by_qid),
@@ -410,6 +413,15 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["", "## Judge calibration against human labels", "", calibration_md(report["calibration"])]
     if report.get("retrieval"):
         lines += ["", "## Retrieval", "", markdown_table(report["retrieval"])]
+    if report.get("relevance"):
+        from eval.relevance import markdown_table as relevance_table
+
+        lines += [
+            "",
+            "## Relevance against human-chosen evidence (extractive answers; `relevance.png`)",
+            "",
+            relevance_table(report["relevance"]),
+        ]
     th = report.get("thresholds") or {}
     if th.get("checks"):
         lines += [
@@ -553,3 +565,9 @@ def write_reports(result: RunResult, out_dir: Path) -> None:
         json.dumps(report["failures"], indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     chart(report, out_dir / "chart.png")
+    if report.get("relevance"):
+        from eval.relevance import curve_of, plot_curve
+
+        got = curve_of(report["relevance"])
+        if got:
+            plot_curve(*got, out_dir / "relevance.png", "section abstention by retrieval confidence")

@@ -419,6 +419,21 @@ def run_suite(
         timings["retrieval_s"] = round(time.perf_counter() - t, 2)
         log(f"retrieval metrics in {timings['retrieval_s']}s")
 
+    relevance: dict[str, Any] | None = None
+    if suite.relevance is not None and suite.relevance.enabled and suite.relevance.sets:
+        from eval.relevance import evaluate as evaluate_relevance
+
+        t = time.perf_counter()
+        relevance = evaluate_relevance(
+            AnswerEngine(settings, retriever, llm=None, conversations=None),
+            sets=suite.relevance.sets,
+            split=suite.relevance.split,
+            limit=suite.relevance.sample or None,
+            seed=suite.seed,
+        )
+        timings["relevance_s"] = round(time.perf_counter() - t, 2)
+        log(f"relevance in {timings['relevance_s']}s")
+
     timings["total_s"] = round(time.perf_counter() - started, 2)
     report = build_report(
         suite=suite,
@@ -428,6 +443,7 @@ def run_suite(
         systems=systems,
         calibration=calibration,
         retrieval=retrieval,
+        relevance=relevance,
         question_info=question_info,
         questions=questions,
         asked=asked_by_system,

@@ -70,6 +70,19 @@ class CalibrationSpec(BaseModel):
     sets: list[str] = Field(default_factory=lambda: ["healthver", "kqa_nli", "expertqa"])
 
 
+class RelevanceSuiteSpec(BaseModel):
+    """Does each answer section answer, against human-chosen evidence (``eval/relevance.py``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    sample: int | None = Field(
+        20, ge=0, description="questions per set of the split (seeded); 0 = every question of the split"
+    )
+    sets: list[str] = Field(default_factory=lambda: ["medicationqa", "bioasq", "pubmedqa"])
+    split: Literal["validation", "train"] = "validation"
+
+
 class Suite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -86,6 +99,7 @@ class Suite(BaseModel):
     questions: list[QuestionSetSpec] = Field(default_factory=list)
     retrieval: RetrievalSpec = RetrievalSpec()
     calibration: CalibrationSpec = CalibrationSpec()
+    relevance: RelevanceSuiteSpec | None = Field(None, description="the relevance part; absent = not run")
     folder: Path = Field(SUITES_DIR, exclude=True)
     file: Path | None = Field(None, exclude=True)
 

@@ -7,9 +7,12 @@
     "hybrid.recall@10" = { min = 0.5 }
 
 Scopes: a system (``extractive``, ``generative_guarded``, ``generative_unguarded``: its metrics),
-``retrieval`` (``<method>.<metric>`` of the mean over the retrieval sets) and ``calibration``
-(``<set>.<figure>`` of the judge's held-out calibration). A threshold whose metric was not measured fails;
-one whose scope was not run (e.g. ``--composer extractive``) is reported as skipped.
+``retrieval`` (``<method>.<metric>`` of the mean over the retrieval sets), ``calibration``
+(``<set>.<figure>`` of the judge's held-out calibration) and ``relevance`` (``<set>.<metric>``,
+``mean.<metric>`` or ``abstention.abstention_rate`` of Curbside's extractive answers, see
+``eval/relevance.py::lookup``; ``relevance_system`` checks a baseline's figures instead). A threshold
+whose metric was not measured fails; one whose scope was not run (e.g. ``--composer extractive``) is
+reported as skipped.
 """
 
 from __future__ import annotations
@@ -59,8 +62,17 @@ def load_thresholds(path: Path, suite_name: str) -> dict[str, dict[str, dict[str
     return table  # type: ignore[no-any-return]
 
 
-def lookup(report: dict[str, Any], scope: str, metric: str) -> tuple[bool, float | None]:
+def lookup(
+    report: dict[str, Any], scope: str, metric: str, relevance_system: str = "curbside"
+) -> tuple[bool, float | None]:
     """(scope was run, value) for one threshold."""
+    if scope == "relevance":
+        from eval.relevance import lookup as relevance_lookup
+
+        rel = report.get("relevance")
+        if not rel:
+            return False, None
+        return True, relevance_lookup(rel, metric, relevance_system)
     if scope == "retrieval":
         r = report.get("retrieval")
         if not r:
@@ -80,14 +92,16 @@ def lookup(report: dict[str, Any], scope: str, metric: str) -> tuple[bool, float
     return True, value if isinstance(value, int | float) else None
 
 
-def check_thresholds(suite: Suite, report: dict[str, Any]) -> list[Check]:
+def check_thresholds(
+    suite: Suite, report: dict[str, Any], *, relevance_system: str = "curbside"
+) -> list[Check]:
     path = suite.thresholds_path
     if path is None:
         return []
     checks = []
     for scope, metrics in load_thresholds(path, suite.name).items():
         for metric, bounds in metrics.items():
-            ran, value = lookup(report, scope, metric)
+            ran, value = lookup(report, scope, metric, relevance_system)
             for op in ("min", "max"):
                 if op not in bounds:
                     continue
