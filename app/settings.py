@@ -170,13 +170,13 @@ class AnswerSettings(BaseModel):
         "'floor' rule",
     )
     answer_threshold_guidelines: float = Field(
-        0.5,
+        0.1,
         ge=0,
         le=1,
         description="learned selection: least P(answers) of a section's best guideline passage",
     )
     answer_threshold_fda_label: float = Field(
-        0.5, ge=0, le=1, description="learned selection: least P(answers) of the best label passage"
+        0.2, ge=0, le=1, description="learned selection: least P(answers) of the best label passage"
     )
     answer_threshold_research: float = Field(
         0.5, ge=0, le=1, description="learned selection: least P(answers) of the best research passage"

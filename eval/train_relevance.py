@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from app.answer.question import analyse_question
-from app.answer.relevance import FEATURES, MODEL_DIR, SectionContext, features
+from app.answer.relevance import FEATURES, MODEL_DIR, SectionContext, features, focus_idf
 from app.retrieval import Filters, Retriever
 from app.schema import SECTION_KEYS, SECTION_SOURCE, SectionKey
 from app.settings import Settings
@@ -75,13 +75,14 @@ def collect(retriever: Retriever, limit: int | None, log: Any = print) -> list[G
     return groups
 
 
-def _group(
+def _group(  # noqa: PLR0917
     retriever: Retriever, qid: str, dataset: str, key: SectionKey, question: str, gold: set[str], r: Any
 ) -> Group:
     retrieval = retriever.retrieve(question, k=TOP_K, filters=Filters(source_types=(SECTION_SOURCE[key],)))
     hits = retrieval.sections.get(SECTION_SOURCE[key], [])
     q = analyse_question(question, drugs=retrieval.drugs)
-    ctx = SectionContext.of(hits)
+    lexical = retriever.index.lexical
+    ctx = SectionContext.of(hits, focus_idf(q.focus, lexical.doc_freq, len(lexical)))
     g = Group(qid, dataset, key, split_of_question(qid, r))
     for i, h in enumerate(hits):
         g.rows.append(features(key, q, h, i, ctx))
@@ -91,7 +92,7 @@ def _group(
 
 def _matrix(groups: Sequence[Group]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """X, y, sample weights (each dataset weighs the same in all), group index per row."""
-    per_set = defaultdict(int)
+    per_set: dict[str, int] = defaultdict(int)
     for g in groups:
         per_set[g.dataset] += len(g.rows)
     xs, ys, ws, gs = [], [], [], []
@@ -204,6 +205,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.cache is not None:
             args.cache.write_text(json.dumps([g.__dict__ for g in groups]))
     t_data = time.perf_counter() - t0
+    # A set most of whose gold records are not in this index (Evidence Inference before its trials are
+    # added) teaches nothing but "never": leave it out.
+    answered: dict[str, list[bool]] = defaultdict(list)
+    for g in groups:
+        answered[g.dataset].append(any(g.labels))
+    has_gold = {d for d, flags in answered.items() if sum(flags) >= 0.5 * len(flags)} | {"abstention"}
+    left_out = sorted({g.dataset for g in groups} - has_gold)
+    if left_out:
+        print(f"left out (most gold records not in the index): {', '.join(left_out)}")
+    groups = [g for g in groups if g.dataset in has_gold]
     train = [g for g in groups if g.split == "train"]
     valid = [g for g in groups if g.split == "validation"]
     t1 = time.perf_counter()

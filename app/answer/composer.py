@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -57,7 +57,15 @@ class Written:
 class SectionWriter:
     """Compose → guard, section by section, with the fallback policy; collects backend and prompt versions."""
 
-    def __init__(self, primary: Composer, extractive: Composer, guard: Guard, backend: Backend) -> None:
+    def __init__(
+        self,
+        primary: Composer,
+        extractive: Composer,
+        guard: Guard,
+        backend: Backend,
+        messages: Mapping[str, str],
+    ) -> None:
+        self.messages = messages
         self.composer = primary
         self.extractive = extractive
         self.guard = guard
@@ -72,9 +80,15 @@ class SectionWriter:
         *,
         audience: Audience,
         no_label_for: Sequence[str],
+        missing: Sequence[str] = (),
     ) -> tuple[Written, float, float]:
-        """The guarded section, and the milliseconds spent composing and guarding it."""
+        """The guarded section, and the milliseconds spent composing and guarding it. ``missing``: what
+        the question is about that no passage mentions — the section says so and shows nothing else."""
         t = time.perf_counter()
+        if missing:
+            message = self.messages["unknown_term"].format(term=", ".join(missing))
+            draft = DraftSection(key=key, abstained=True, message=message)
+            return Written(self.guard.section(draft), draft, None, "none"), 0.0, 0.0
         primary: DraftSection | None = None
         failed: DraftSection | None = None  # what a backend that answered unusably gave (for the record)
         if self.composer is not self.extractive:
@@ -88,11 +102,9 @@ class SectionWriter:
                 self._fell_back(exc.reason)
                 self.composer = self.extractive
                 failed = exc.draft if isinstance(exc, EmptyDraft) else None
-        draft = primary
-        if draft is None:
-            draft = self.extractive.compose_section(
-                key, q, hits, audience=audience, no_label_for=no_label_for
-            )
+        draft = primary or self.extractive.compose_section(
+            key, q, hits, audience=audience, no_label_for=no_label_for
+        )
         compose_ms = 1000 * (time.perf_counter() - t)
         t = time.perf_counter()
         section = self.guard.section(draft)

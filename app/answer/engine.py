@@ -128,7 +128,11 @@ class AnswerEngine:
         self._versions = {abstain.name: abstain.version, disclaimer.name: disclaimer.version}
         self._extractive = ExtractiveComposer(self.settings.answer, self._messages)
         learned = self.settings.answer.selection == "learned"
-        self._selector = Selector(self.settings.answer, RelevanceModel.load() if learned else None)
+        self._selector = Selector(
+            self.settings.answer,
+            RelevanceModel.load() if learned else None,
+            lexical=self.retriever.index.lexical,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, *, with_llm: bool = True) -> AnswerEngine:
@@ -208,7 +212,9 @@ class AnswerEngine:
         # 3. select
         t = time.perf_counter()
         q = analyse_question(standalone, drugs=retrieval.drugs)
-        evidence = {k: self._selector.select(k, q, retrieved[k]) for k in keys}
+        missing = self._selector.absent(q)
+        idf = self._selector.idf(q)
+        evidence = {k: [] if missing else self._selector.select(k, q, retrieved[k], idf) for k in keys}
         timings["select"] = _ms(t)
         yield RetrievalEvent(standalone, retrieval.drugs, retrieval.unknown_drugs, evidence, retrieved)
 
@@ -227,7 +233,7 @@ class AnswerEngine:
         for key in keys:
             no_label = retrieval.unknown_drugs if key == "fda_label" else []
             written, c_ms, g_ms = writer.write(
-                key, q, evidence[key], audience=audience, no_label_for=no_label
+                key, q, evidence[key], audience=audience, no_label_for=no_label, missing=missing
             )
             compose_ms += c_ms
             guard_ms += g_ms
@@ -282,11 +288,15 @@ class AnswerEngine:
     def _writer(self, llm: LLMClient | None, guard: Guard) -> SectionWriter:
         """The composer for this answer (generative when an LLM is configured), behind the fallback policy."""
         if llm is None:
-            return SectionWriter(self._extractive, self._extractive, guard, Backend(composer="extractive"))
+            return SectionWriter(
+                self._extractive, self._extractive, guard, Backend(composer="extractive"), self._messages
+            )
         composer: Composer = GenerativeComposer(
             llm, self.settings.answer, self.settings.paths.prompts_dir, self._messages
         )
-        return SectionWriter(composer, self._extractive, guard, Backend(composer="generative", llm=llm.name))
+        return SectionWriter(
+            composer, self._extractive, guard, Backend(composer="generative", llm=llm.name), self._messages
+        )
 
 
 def _ms(t: float) -> float:

@@ -21,6 +21,11 @@ from app.index.lexical import analyze
 from app.schema import SECTION_NOUNS, SECTION_SOURCE, Audience, Hit, SectionKey
 from app.settings import AnswerSettings
 
+# P(answers) above which a passage's sentences need not repeat the question's focus terms to be quoted.
+CONFIDENT = 0.5
+SHORT_ANSWER_WORDS = 40
+# Weight of the passage's learned P(answers) in a sentence's score (the cosine's is 0.3 without a model).
+RELEVANCE_WEIGHT = 1.5
 # Sections that show what their sources do cover when they cannot answer (the drug's approved use, the
 # guideline's recommendation); research that does not answer is usually about something else: no context.
 CONTEXT_SECTIONS: frozenset[SectionKey] = frozenset({"guidelines", "fda_label"})
@@ -39,6 +44,29 @@ _ABSTRACT_LABEL = re.compile(
 )
 _NUMBERING = re.compile(r"^\d+(?:\.\d+)*\s+[A-Z][A-Z&/,\- ]{2,}")  # "2 DOSAGE & ADMINISTRATION 2.1 …"
 _TERMINAL = re.compile(r"[.!)\]\"”'’%]\s*$")
+_CUT_END = re.compile(r"(?:\.[A-Z]{1,5}|\b[a-z]{1,2})$")  # "… .ME" (the next label cut), "… the pa" (cut)
+_SMALL_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+        "without",
+        "vs",
+    ]
+)
 _UPPER_WORD = re.compile(r"^[A-Z][A-Z&/\-]{2,}[,:;.]?$")
 
 
@@ -62,8 +90,14 @@ def is_clean(text: str) -> bool:
     words = text.split()
     if not words or text.endswith("?") or "|" in text or "`" in text or "](" in text or "#" in text[:3]:
         return False
-    if _NUMBERING.match(text) or not _TERMINAL.search(text):
+    if _NUMBERING.match(text) or _CUT_END.search(text):
         return False
+    if not _TERMINAL.search(text) and len(words) <= 8 and not any(ch.isdigit() for ch in text):
+        return False  # a heading ("Medication Classes for Type 2 Diabetes" has a digit but is title case)
+    content = [w for w in words if w.lower() not in _SMALL_WORDS and w[:1].isalpha()]
+    titled = sum(w[:1].isupper() for w in content)
+    if not _TERMINAL.search(text) and len(words) <= 12 and content and titled >= 0.8 * len(content):
+        return False  # a title-case heading
     first = text[0]
     if first.islower() or not (first.isalnum() or first in "(“\"'‘["):
         return False
@@ -96,6 +130,17 @@ def mmr(candidates: list[Candidate], k: int, lam: float) -> list[Candidate]:
         chosen.append(best)
         pool.remove(best)
     return chosen
+
+
+def _short_answer(hit: Hit) -> str | None:
+    """A confidently relevant passage of at most a few dozen words, quoted whole when none of its sentences
+    is a statement of its own; never a question, markup or a table."""
+    text = hit.passage.text.strip()
+    if hit.relevance is None or hit.relevance < CONFIDENT or not 1 <= len(text.split()) <= SHORT_ANSWER_WORDS:
+        return None
+    if text.endswith("?") or "|" in text or "`" in text or "](" in text or not text[:1].isalnum():
+        return None
+    return text
 
 
 class ExtractiveComposer:
@@ -147,6 +192,13 @@ class ExtractiveComposer:
         candidates = self._candidates(key, q, qualified, audience)
         chosen = mmr(candidates, self.settings.statements_per_section, self.settings.mmr_lambda)
         if not chosen:
+            whole = _short_answer(qualified[0])
+            if whole is not None:
+                # The passage the model is sure of is itself the answer, too short to hold a sentence
+                # ("Color - WHITE, Shape - ROUND, …"): quoted whole, verbatim.
+                return DraftSection(
+                    key=key, statements=[DraftStatement(text=whole, keys=[qualified[0].passage.id])]
+                )
             return DraftSection(key=key, abstained=True, message=self.messages.get(key))
         return DraftSection(key=key, statements=[DraftStatement(text=c.text, keys=[c.key]) for c in chosen])
 
@@ -177,7 +229,7 @@ class ExtractiveComposer:
                     section_bonus += 0.2
             # The learned relevance of the passage, when selection gave one, else its cosine.
             passage_weight, passage_score = (
-                (0.3, hit.cosine or 0.0) if hit.relevance is None else (0.6, hit.relevance)
+                (0.3, hit.cosine or 0.0) if hit.relevance is None else (RELEVANCE_WEIGHT, hit.relevance)
             )
             sentences = p.sentence_texts()
             for idx, sentence in enumerate(sentences):
@@ -196,7 +248,9 @@ class ExtractiveComposer:
                 if drug_words and drug_words & focus and (drug_words <= terms or about_drug):
                     focus_hits |= drug_words & focus
                 focus_cov = len(focus_hits) / len(focus) if focus else 1.0
-                if focus_cov < self.settings.min_focus_coverage:
+                # A passage the relevance model is confident answers may say it in other words.
+                confident = hit.relevance is not None and hit.relevance >= CONFIDENT
+                if focus_cov < self.settings.min_focus_coverage and not confident:
                     continue
                 coverage = len(terms_all & terms) / len(terms_all) if terms_all else 0.0
                 cue = min(1.0, len(cues & terms) / 2) if cues else 0.0

@@ -19,7 +19,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +61,8 @@ FEATURES: tuple[str, ...] = (
     "focus_cov",  # share of the question's focus terms in the passage (title + text)
     "terms_cov",  # share of all the question's content terms in the passage
     "focus_cov_best_sentence",
+    "focus_idf_cov",  # the same, each focus term weighted by its rarity in the index (idf)
+    "rarest_focus_in_passage",  # the question's rarest focus term is in the passage
     "drug_in_passage",  # every word of the asked-about drug(s) is in the passage
     "drug_in_text",  # ...in its text (not only in its title)
     "no_drug_asked",
@@ -86,19 +88,27 @@ def _coverage(wanted: set[str], have: set[str]) -> float:
 
 @dataclass(frozen=True)
 class SectionContext:
-    """Per-section normalisers: the best scores among the section's hits."""
+    """Per-section normalisers (the best scores among the section's hits) and the question's focus terms
+    weighted by their rarity in the index."""
 
     best_cosine: float
     best_fused: float
     best_bm25: float
+    focus_idf: Mapping[str, float]
 
     @classmethod
-    def of(cls, hits: Sequence[Hit]) -> SectionContext:
+    def of(cls, hits: Sequence[Hit], focus_idf: Mapping[str, float]) -> SectionContext:
         return cls(
             best_cosine=max((h.cosine or 0.0 for h in hits), default=0.0),
             best_fused=max((h.score for h in hits), default=0.0),
             best_bm25=max((h.lexical_score or 0.0 for h in hits), default=0.0),
+            focus_idf=focus_idf,
         )
+
+
+def focus_idf(focus: Sequence[str], doc_freq: Callable[[str], int], n_docs: int) -> dict[str, float]:
+    """idf of each focus term: log((N + 1) / (df + 1))."""
+    return {t: math.log((n_docs + 1) / (doc_freq(t) + 1)) for t in focus}
 
 
 def features(key: SectionKey, q: QuestionInfo, hit: Hit, rank: int, ctx: SectionContext) -> list[float]:
@@ -138,6 +148,8 @@ def features(key: SectionKey, q: QuestionInfo, hit: Hit, rank: int, ctx: Section
         focus_cov,
         _coverage(terms, all_terms),
         best_sentence,
+        _idf_coverage(ctx.focus_idf, all_terms),
+        float(bool(ctx.focus_idf) and max(ctx.focus_idf, key=lambda t: ctx.focus_idf[t]) in all_terms),
         float(bool(drug_words) and drug_words <= all_terms),
         float(bool(drug_words) and drug_words <= text_set),
         float(not drug_words),
@@ -155,6 +167,11 @@ def features(key: SectionKey, q: QuestionInfo, hit: Hit, rank: int, ctx: Section
         float(is_label and intent_section),
         float(is_research) * focus_cov,
     ]
+
+
+def _idf_coverage(weights: Mapping[str, float], have: set[str]) -> float:
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in have) / total if total > 0 else 1.0
 
 
 class RelevanceError(RuntimeError):
@@ -202,10 +219,12 @@ class RelevanceModel:
             return np.zeros(0)
         x = (np.asarray(rows, dtype=np.float64) - self.mean) / self.scale
         x[:, 0] = 1.0  # the bias column is not standardised
-        return 1.0 / (1.0 + np.exp(-(x @ self.weights)))
+        return np.asarray(1.0 / (1.0 + np.exp(-(x @ self.weights))), dtype=np.float64)
 
-    def score(self, key: SectionKey, q: QuestionInfo, hits: Sequence[Hit]) -> list[float]:
-        """P(answers) for each hit of one section, in order."""
-        ctx = SectionContext.of(hits)
+    def score(
+        self, key: SectionKey, q: QuestionInfo, hits: Sequence[Hit], idf: Mapping[str, float]
+    ) -> list[float]:
+        """P(answers) for each hit of one section, in order (``idf``: the question's focus terms' idf)."""
+        ctx = SectionContext.of(hits, idf)
         rows = [features(key, q, h, i, ctx) for i, h in enumerate(hits)]
         return [float(p) for p in self.probabilities(rows)]

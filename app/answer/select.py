@@ -12,11 +12,13 @@ show what its sources do cover as context. ``"floor"`` is the earlier rule: hits
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from app.answer.question import QuestionInfo
-from app.answer.relevance import RelevanceModel
+from app.answer.relevance import RelevanceModel, focus_idf
+from app.index.lexical import LexicalStore, analyze
 from app.schema import Hit, SectionKey
 from app.settings import AnswerSettings
 
@@ -29,18 +31,63 @@ def threshold(settings: AnswerSettings, key: SectionKey) -> float:
     return float(getattr(settings, f"answer_threshold_{key}"))
 
 
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
+# Absent focus terms abstain the answer when they carry at least this share of the question's focus (idf).
+ABSENT_SHARE = 0.5
+MISSPELT_MIN_LEN = 6
+
+
 @dataclass(frozen=True)
 class Selector:
     """Chooses a section's evidence: the learned model's choice, or the cosine floor without a model."""
 
     settings: AnswerSettings
     model: RelevanceModel | None = None
+    lexical: LexicalStore | None = None  # document frequencies and spelling neighbours of terms
 
-    def select(self, key: SectionKey, q: QuestionInfo, hits: Sequence[Hit]) -> list[Hit]:
+    def absent(self, q: QuestionInfo) -> list[str]:
+        """What the question is about that no passage in the index mentions, as written ("trelavoxin",
+        "Capgras"): focus terms with no passage and no near spelling in the index, when they carry at
+        least half of the question's focus (by idf). No section can answer about them."""
+        if self.lexical is None:
+            return []
+        focus = [t for t in q.focus if not t.isdigit()]
+        missing = {
+            t for t in focus if len(t) >= 4 and self.lexical.doc_freq(t) == 0 and not self._misspelt(t)
+        }
+        if not missing:
+            return []
+        idf = self.idf(q)
+        share = sum(idf.get(t, 0.0) for t in missing) / (sum(idf.get(t, 0.0) for t in focus) or 1.0)
+        if share < ABSENT_SHARE:
+            return []
+        out: list[str] = []
+        for m in _WORD.finditer(q.text):
+            stems = analyze(m.group(0))
+            if stems and any(t in missing for t in stems) and m.group(0) not in out:
+                out.append(m.group(0))
+        return out
+
+    def _misspelt(self, stem: str) -> bool:
+        """A near neighbour in the index ("fluvaastatin" → fluvastatin): a typo, not an absent thing."""
+        assert self.lexical is not None
+        if len(stem) < MISSPELT_MIN_LEN:
+            return False  # short words have too many neighbours to tell a typo from another word
+        near = self.lexical.near_terms(stem, 1 if len(stem) < 8 else 2)
+        return any(df >= 3 for _term, df in near)
+
+    def idf(self, q: QuestionInfo) -> dict[str, float]:
+        if self.lexical is None:
+            return {}
+        return focus_idf(q.focus, self.lexical.doc_freq, len(self.lexical))
+
+    def select(
+        self, key: SectionKey, q: QuestionInfo, hits: Sequence[Hit], idf: Mapping[str, float]
+    ) -> list[Hit]:
         if self.model is None or not hits:
             return select_by_floor(key, hits, self.settings)
         # The qualifier is the composer's to judge (it shows context when no passage says it).
-        probs = self.model.score(key, replace(q, qualifiers=[], qualifier_text=[]), hits)
+        probs = self.model.score(key, replace(q, qualifiers=[], qualifier_text=[]), hits, idf)
         ranked = sorted(zip(probs, range(len(hits)), hits, strict=True), key=lambda t: (-t[0], t[1]))
         top = ranked[0][0]
         if top < threshold(self.settings, key):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 import tantivy
+from rapidfuzz.distance import Levenshtein
 
 ANALYZER = "curbside_en"
 QUESTION_WORDS = [
@@ -63,6 +64,12 @@ class LexicalStore(Protocol):
         year_max: int | None = None,
     ) -> list[tuple[float, int]]: ...
 
+    def __len__(self) -> int: ...
+
+    def doc_freq(self, stem: str) -> int: ...
+
+    def near_terms(self, stem: str, max_distance: int) -> list[tuple[str, int]]: ...
+
 
 def _schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
@@ -109,6 +116,21 @@ class TantivyStore:
 
     def __len__(self) -> int:
         return int(self.searcher.num_docs)
+
+    def doc_freq(self, stem: str) -> int:
+        """How many passages contain ``stem`` (an ``analyze`` token)."""
+        return int(self.searcher.doc_freq("body", stem))
+
+    def near_terms(self, stem: str, max_distance: int) -> list[tuple[str, int]]:
+        """Indexed terms sharing ``stem``'s first three letters within ``max_distance`` edits (a misspelling's
+        neighbours), with their document frequencies."""
+        if len(stem) < 3:
+            return []
+        return [
+            (term, int(df))
+            for term, df in self.searcher.terms_with_prefix("body", stem[:3])
+            if term != stem and Levenshtein.distance(term, stem, score_cutoff=max_distance) <= max_distance
+        ]
 
     def search(
         self,
