@@ -4,6 +4,8 @@ curbside eval run --suite ci|full [--composer extractive|generative] [--llm repl
                   [--judge lexical|nli|llm] [--out DIR] [--record]
 curbside eval judge --judge lexical|nli|llm [--set healthver|kqa_nli|expertqa] [--limit N] [--llm ...]
 curbside eval retrieval [--limit N] [--set ...]
+curbside eval focus [--split validation|train|all] [--labels-only]
+curbside eval emergency [--split all|train|validation]
 curbside bench [--quick] [--only PART]
 """
 
@@ -42,6 +44,23 @@ def cmd_retrieval(args: argparse.Namespace, settings: Settings) -> int:
     print(markdown_table(report))
     print(f"\nwritten: {out}")
     return 0
+
+
+def cmd_focus(args: argparse.Namespace, settings: Settings) -> int:
+    from app.index.loaded import SearchIndex
+    from eval.focus import evaluate
+
+    index = SearchIndex.load(settings)
+    print(evaluate(index, args.split, only_labels=args.labels_only))
+    return 0
+
+
+def cmd_emergency(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.emergency import evaluate
+
+    report, ok = evaluate(args.split)
+    print(report)
+    return 0 if ok else 1
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -187,10 +206,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--limit", type=int, help="questions per set (seeded sample); default all")
     r.add_argument("--set", action="append", choices=["pubmedqa", "bioasq", "medicationqa"])
     r.add_argument("--out", help="report path (default eval/reports/retrieval.json)")
+    f = sub.add_parser("focus", help="drug detection in MedicationQA questions against their focus field")
+    f.add_argument("--split", choices=["validation", "train", "all"], default="validation")
+    f.add_argument(
+        "--labels-only", action="store_true", help="drop keys only one-passage records (excerpts) carry"
+    )
+    e = sub.add_parser("emergency", help="emergency detection: confusion matrix, recall, precision")
+    e.add_argument("--split", choices=["validation", "train", "all"], default="all")
     b = sub.add_parser("bench", help="speed benchmarks")
     b.add_argument("--quick", action="store_true", help="fewer repetitions")
     b.add_argument("--only", action="append", help="run only these parts")
     args = p.parse_args(argv)
     settings = Settings()
-    handlers = {"retrieval": cmd_retrieval, "bench": cmd_bench, "run": cmd_run, "judge": cmd_judge}
+    handlers = {
+        "retrieval": cmd_retrieval,
+        "bench": cmd_bench,
+        "run": cmd_run,
+        "judge": cmd_judge,
+        "focus": cmd_focus,
+        "emergency": cmd_emergency,
+    }
     return handlers[args.command](args, settings)

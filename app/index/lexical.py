@@ -110,6 +110,10 @@ class TantivyStore:
     def __len__(self) -> int:
         return int(self.searcher.num_docs)
 
+    def doc_freq(self, term: str) -> int:
+        """How many passages hold ``term`` (an index token, i.e. a stem from ``analyze``)."""
+        return int(self.searcher.doc_freq("body", term))
+
     def search(
         self,
         query: str,
