@@ -56,7 +56,7 @@ ALIASES: dict[str, str] = {
 # that end in it. Classes without a shared stem (SSRIs, antipsychotics) are not resolved: the corpus does
 # not carry the labels' established pharmacologic class.
 CLASS_STEMS: dict[str, tuple[str, ...]] = {
-    "statin": ("statin",),
+    "statin": ("vastatin",),  # not "nystatin"
     "ace inhibitor": ("pril",),
     "angiotensin receptor blocker": ("sartan",),
     "arb": ("sartan",),
@@ -74,6 +74,10 @@ CLASS_STEMS: dict[str, tuple[str, ...]] = {
     "factor xa inhibitor": ("xaban",),
     "dihydropyridine": ("dipine",),
 }
+
+# Names that end in a class stem without being of the class: aripiprazole is an antipsychotic, teduglutide
+# a GLP-2 analogue.
+NOT_IN_CLASS: tuple[str, ...] = ("piprazole", "teduglutide")
 
 
 @dataclass(frozen=True)
@@ -259,7 +263,7 @@ def _classes(question: str, lexicon: DrugLexicon) -> dict[str, list[str]]:
         m = re.search(rf"\b{re.escape(name)}s?\b", lowered)
         if m is None:
             continue
-        members = [k for k in _single_keys(lexicon) if k.endswith(stems) and k not in CLASS_STEMS]
+        members = [k for k in _single_keys(lexicon) if k.endswith(stems) and not k.endswith(NOT_IN_CLASS)]
         if members:
             out[m.group(0)] = members
     return out

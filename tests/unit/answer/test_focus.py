@@ -128,6 +128,10 @@ def test_statins_resolve_to_their_members(lexicon: DrugLexicon, doc_freq: DocFre
     focus = find_focus("Do statins cause muscle pain?", lexicon, doc_freq)
     assert "atorvastatin" in focus.classes["statins"]
     assert all(k.endswith("statin") for k in focus.classes["statins"])
+    assert "nystatin" not in focus.classes["statins"]
+    ppis = find_focus("Do PPIs cause fractures?", lexicon, doc_freq).classes["ppis"]
+    assert "omeprazole" in ppis
+    assert "aripiprazole" not in ppis
 
 
 def test_topic_is_the_condition_phrase(lexicon: DrugLexicon, doc_freq: DocFreq) -> None:
