@@ -45,6 +45,11 @@ class QuestionSetSpec(BaseModel):
     kind: Kind | None = Field(
         None, description="answerable | unanswerable | coverage (built-in sets know theirs)"
     )
+    row_kinds: list[str] | None = Field(
+        None,
+        description="only rows whose own 'kind' field is one of these (e.g. the abstention set's "
+        "out_of_scope_medical, non_medical, made_up_drug, new_drug, gibberish); omitted = every row",
+    )
     sample: int | None = Field(None, ge=0, description="seeded sample size; omitted or 0 = every question")
     generative_sample: int | None = Field(
         None,
@@ -147,6 +152,8 @@ def load_questions(suite: Suite) -> tuple[list[Question], dict[str, dict[str, An
             raise ValueError(f"question set {spec.set!r} needs a 'kind' (answerable, unanswerable, coverage)")
         expected = tuple(spec.expected_sections or (builtin[2] if builtin else ()))
         rows = read_jsonl(path)
+        if spec.row_kinds is not None:
+            rows = [r for r in rows if r.get("kind") in spec.row_kinds]
         chosen = sample(rows, spec.sample or None, seed=suite.seed)
         gen = spec.generative_sample
         generative_ids = {str(r["qid"]) for r in (chosen if gen is None else chosen[:gen])}

@@ -16,6 +16,7 @@ from eval.abstention import (
     rows,
 )
 from eval.metrics import Rate
+from eval.suites import Suite, load_questions
 
 
 def test_shipped_file_is_what_the_builder_writes() -> None:
@@ -105,3 +106,12 @@ def test_statement_from_another_drugs_label_is_counted_for_a_known_drug() -> Non
         key="research", title="t", statements=[Statement(text="Coumadin raises INR.", citations=[])]
     )
     assert other_drug_sections([(_answer([good, bad, named], refs), item)], LEXICON) == Rate(1, 3)
+
+
+def test_ci_suite_takes_only_the_kinds_its_cassette_recorded() -> None:
+    questions, info = load_questions(Suite.load("ci"))
+    asked = {q.qid for q in questions if q.set == "abstention"}
+    kinds = {str(r["qid"]): r["kind"] for r in rows()}
+    assert asked
+    assert {kinds[q] for q in asked} == {"out_of_scope_medical", "non_medical"}
+    assert info["abstention"]["rows"] == len(asked)
