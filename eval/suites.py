@@ -128,6 +128,9 @@ class Question:
     must_have: tuple[str, ...] = ()
     nice_to_have: tuple[str, ...] = ()
     generative: bool = True  # answered by the generative composer too (see ``generative_sample``)
+    row_kind: str | None = None  # the row's own kind (abstention set: made_up_drug, new_drug, …)
+    absent_terms: tuple[str, ...] = ()  # abstention set: the terms no corpus record holds
+    drug: str | None = None  # the drug key a single-drug question asks about, when the row names it
 
 
 def question_file(suite: Suite, spec: QuestionSetSpec) -> Path:
@@ -168,6 +171,9 @@ def load_questions(suite: Suite) -> tuple[list[Question], dict[str, dict[str, An
                     must_have=tuple(r.get("must_have") or ()),
                     nice_to_have=tuple(r.get("nice_to_have") or ()),
                     generative=str(r["qid"]) in generative_ids,
+                    row_kind=str(r["kind"]) if r.get("kind") else None,
+                    absent_terms=tuple(str(t) for t in r.get("absent_terms") or ()),
+                    drug=str(r["drug"]) if r.get("drug") else None,
                 )
             )
         info[spec.set] = {
