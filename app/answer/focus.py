@@ -136,6 +136,13 @@ def find_focus(question: str, lexicon: DrugLexicon, doc_freq: DocFreq) -> FocusE
     return FocusEntities(drugs, written, corrected, no_label, unknown, classes, terms, topic)
 
 
+def warm_up(lexicon: DrugLexicon) -> None:
+    """Load the English word list and the lexicon's one-word keys now (about half a second), so the first
+    question with a misspelt word does not pay for it. Call once when the index is loaded."""
+    _english()
+    _single_keys(lexicon)
+
+
 def unknown_message(focus: FocusEntities, messages: Mapping[str, str]) -> str | None:
     """The abstain sentence naming the unknown terms (the ``unknown_term`` entry of prompts/abstain.md)."""
     if not focus.unknown:
@@ -225,17 +232,15 @@ def _correct(word: str, lexicon: DrugLexicon, doc_freq: DocFreq) -> str | None:
     return None
 
 
-_SINGLE_KEYS: dict[int, list[str]] = {}
+_SINGLE_KEYS: list[tuple[DrugLexicon, list[str]]] = []
 
 
 def _single_keys(lexicon: DrugLexicon) -> list[str]:
-    key = id(lexicon)
-    if key not in _SINGLE_KEYS:
-        _SINGLE_KEYS.clear()
-        _SINGLE_KEYS[key] = sorted(
-            k for k in lexicon.records if " " not in k and k.isalpha() and lexicon.is_key(k)
-        )
-    return _SINGLE_KEYS[key]
+    """The lexicon's one-word keys (memoised for the last lexicon seen: an index's is immutable)."""
+    if not _SINGLE_KEYS or _SINGLE_KEYS[0][0] is not lexicon:
+        keys = sorted(k for k in lexicon.records if " " not in k and k.isalpha() and lexicon.is_key(k))
+        _SINGLE_KEYS[:] = [(lexicon, keys)]
+    return _SINGLE_KEYS[0][1]
 
 
 _ENGLISH: list[list[str]] = []
