@@ -33,7 +33,7 @@ DocFreq = Callable[[str], int]
 # misspelling ("trelavoxin", "fluvaastatin"); more common words ("sourdough" 2.8, "guitar" 4.5) are not.
 RARE_ZIPF = 3.0
 MIN_FUZZY_LEN = 5
-DRUG_FUZZY_RATIO = 75.0  # rapidfuzz ratio (normalised Indel similarity): "metopol" ~ "metoprolol" is 82
+SALT_FUZZY_RATIO = 80.0  # rapidfuzz ratio (normalised Indel similarity): "dipropionage" ~ "dipropionate" 92
 ENGLISH_VOCAB = 200_000  # English words a misspelt non-drug word is corrected to ("hyptotension")
 MIN_UNKNOWN_LEN = 5
 
@@ -212,16 +212,10 @@ def _correct(word: str, lexicon: DrugLexicon, doc_freq: DocFreq) -> str | None:
         or not _unseen(word, doc_freq)
     ):
         return None
-    keys = _single_keys(lexicon)
-    best = process.extractOne(
-        word,
-        [k for k in keys if k[0] == word[0]],
-        scorer=fuzz.ratio,
-        score_cutoff=DRUG_FUZZY_RATIO,
-    )
-    if best is not None:
-        return str(best[0])
-    salt = process.extractOne(word, sorted(_SALTS), scorer=fuzz.ratio, score_cutoff=DRUG_FUZZY_RATIO)
+    fixed = _drug_spelling(word, _single_keys(lexicon))
+    if fixed is not None:
+        return fixed
+    salt = process.extractOne(word, sorted(_SALTS), scorer=fuzz.ratio, score_cutoff=SALT_FUZZY_RATIO)
     if salt is not None:
         return str(salt[0])  # "dipropionage"
     if len(word) >= MIN_FUZZY_LEN:
@@ -233,6 +227,29 @@ def _correct(word: str, lexicon: DrugLexicon, doc_freq: DocFreq) -> str | None:
 
 
 _SINGLE_KEYS: list[tuple[DrugLexicon, list[str]]] = []
+
+
+def _drug_spelling(word: str, keys: list[str]) -> str | None:
+    """The one drug key ``word`` is a misspelling of: a typo (Levenshtein distance 1, or 2 from eight
+    letters on) or letters left out ("metopol" → metoprolol: the word is in order inside the key, at least
+    70% of it, same first three letters). None when no key, or more than one, is that close: an unknown drug
+    must never be read as a known one ("zorbitamide" is not zonisamide)."""
+    same_start = [k for k in keys if k[0] == word[0]]
+    limit = 1 if len(word) < 8 else 2
+    near = process.extract(word, same_start, scorer=Levenshtein.distance, score_cutoff=limit, limit=3)
+    if near:
+        best = min(d for _, d, _ in near)
+        at_best = [str(k) for k, d, _ in near if d == best]
+        return at_best[0] if len(at_best) == 1 else None
+    shortened = [
+        k for k in same_start if k[:3] == word[:3] and len(word) >= 0.7 * len(k) and _in_order(word, k)
+    ]
+    return shortened[0] if len(shortened) == 1 else None
+
+
+def _in_order(word: str, key: str) -> bool:
+    letters = iter(key)
+    return all(ch in letters for ch in word)
 
 
 def _single_keys(lexicon: DrugLexicon) -> list[str]:

@@ -167,3 +167,25 @@ def test_mentions_drug_knows_brand_generic_and_salt_forms(lexicon: DrugLexicon) 
     )  # fmt: skip
     assert mentions_drug(label, "escitalopram", lexicon)
     assert not mentions_drug(label, "sertraline", lexicon)
+
+
+def test_unknown_drug_is_never_read_as_a_similar_known_one(lexicon: DrugLexicon, doc_freq: DocFreq) -> None:
+    for question, name in [
+        ("What are the side effects of zorbitamide?", "zorbitamide"),  # not zonisamide
+        ("What is halvopride used for?", "halvopride"),  # not haloperidol
+        ("What is ensartinib used for?", "ensartinib"),  # not entrectinib
+    ]:
+        focus = find_focus(question, lexicon, doc_freq)
+        assert focus.drugs == [], question
+        assert name in focus.unknown, question
+
+
+def test_every_made_up_and_newly_approved_drug_of_the_abstention_set_is_unknown(
+    lexicon: DrugLexicon, doc_freq: DocFreq
+) -> None:
+    rows = [r for r in read_jsonl(DATA / "abstention.jsonl") if r["kind"] in ("made_up_drug", "new_drug")]
+    assert len(rows) >= 20
+    for r in rows:
+        focus = find_focus(str(r["question"]), lexicon, doc_freq)
+        assert focus.drugs == [], r["question"]
+        assert str(r["absent_terms"][0]) in focus.unknown + focus.no_label, r["question"]
