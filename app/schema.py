@@ -240,6 +240,15 @@ class GuardCounts(BaseModel):
     references_unused_dropped: int = 0
 
 
+class EmergencyNotice(BaseModel):
+    """A banner shown before the answer when the question describes an emergency happening now."""
+
+    category: str = Field(
+        description="cardiac, stroke, anaphylaxis, poisoning, suicide, bleeding, seizure, …"
+    )
+    message: str = Field(description="what to do now, e.g. call 911 (or the local emergency number)")
+
+
 class Answer(BaseModel):
     question: str
     standalone_question: str
@@ -255,12 +264,19 @@ class Answer(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     drugs: list[str] = Field(default_factory=list, description="drugs recognised in the question")
     prompt_versions: dict[str, int] = Field(default_factory=dict)
+    emergency: EmergencyNotice | None = Field(
+        None,
+        description="set when the question describes an acute emergency (chest pain, stroke signs, "
+        "anaphylaxis, overdose, suicidal intent…): its banner is shown first, above every section",
+    )
 
     def section(self, key: SectionKey) -> Section:
         return next(s for s in self.sections if s.key == key)
 
     def to_markdown(self) -> str:
         out: list[str] = []
+        if self.emergency is not None:
+            out.append(f"> **{self.emergency.message}**\n")
         if self.standalone_question != self.question:
             out.append(f"*Answering:* {self.standalone_question}\n")
         out.extend(sec.to_markdown() for sec in self.sections)

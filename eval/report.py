@@ -51,6 +51,8 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("section_correctness", "section correctness", "rate"),
     ("abstention_rate", "abstention, unanswerable (share of sections)", "rate"),
     ("full_abstention_rate", "abstention, unanswerable (every section)", "rate"),
+    ("other_drug_sections", "sections answering an unknown/asked drug with another drug's text", "rate"),
+    ("naming_sections", "sections of unknown-drug questions naming the missing term", "rate"),
     ("answer_rate", "answering, answerable (expected section)", "rate"),
     ("any_section_answer_rate", "answering, answerable (any section)", "rate"),
     ("kqa_comprehensiveness", "K-QA comprehensiveness", "rate"),

@@ -21,13 +21,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+<<<<<<< HEAD
 from app.answer.draft import DraftSection
 from app.answer.engine import AnswerEngine, AnswerEvent, RetrievalEvent, SectionEvent
+=======
+from app.answer.draft import DraftStatement
+from app.answer.engine import AnswerEngine, AnswerEvent, RetrievalEvent
+from app.answer.generative import evidence_block, parse_section
+from app.index.drugs import DrugLexicon
+>>>>>>> wt-safety
 from app.index.loaded import SearchIndex
 from app.llm.base import LLMClient
 from app.retrieval import Retriever
 from app.schema import SECTION_KEYS, Answer, Hit, Passage, SectionKey
 from app.settings import Settings
+from eval.abstention import naming_sections, other_drug_sections
 from eval.cassettes import Call, Cassette, RecordingClient, ReplayClient, TapClient
 from eval.judges import CachedJudge, Judge, make_judge
 from eval.metrics import (
@@ -169,6 +177,23 @@ def raw_view(asked: Asked, *, replayed: bool, system: str = "generative_unguarde
     )
     view.latency_ms = round(asked.wall_ms + llm_ms, 2)
     return view, no_draft
+
+
+def unknown_term_metrics(asked: Sequence[Asked], lexicon: DrugLexicon) -> dict[str, Any]:
+    """Issue 12's honesty metrics (eval/abstention.py): sections answering a single-drug question with
+    another drug's text (want 0), and abstaining sections of unknown-drug questions naming the missing term
+    (want 1). None when the suite asks no such question."""
+    pairs = [
+        (
+            a.answer,
+            {"kind": a.question.row_kind, "absent_terms": a.question.absent_terms, "drug": a.question.drug},
+        )
+        for a in asked
+    ]
+    return {
+        "other_drug_sections": other_drug_sections(pairs, lexicon).value,
+        "naming_sections": naming_sections(pairs).value,
+    }
 
 
 def tap_calls(asked: Sequence[Asked]) -> list[Call]:
@@ -397,6 +422,9 @@ def run_suite(
         views["extractive_paired"] = [v for v in views["extractive"] if by_qid[v.qid].generative]
     t = time.perf_counter()
     systems = {name: score_system(name, views[name], by_qid, judge) for name in SYSTEMS if name in views}
+    for name, answered in asked_by_system.items():
+        if name in systems:
+            systems[name].metrics.update(unknown_term_metrics(answered, index.lexicon))
     timings["scoring_s"] = round(time.perf_counter() - t, 2)
 
     calibration: dict[str, Any] | None = None

@@ -45,6 +45,11 @@ class QuestionSetSpec(BaseModel):
     kind: Kind | None = Field(
         None, description="answerable | unanswerable | coverage (built-in sets know theirs)"
     )
+    row_kinds: list[str] | None = Field(
+        None,
+        description="only rows whose own 'kind' field is one of these (e.g. the abstention set's "
+        "out_of_scope_medical, non_medical, made_up_drug, new_drug, gibberish); omitted = every row",
+    )
     sample: int | None = Field(None, ge=0, description="seeded sample size; omitted or 0 = every question")
     generative_sample: int | None = Field(
         None,
@@ -137,6 +142,9 @@ class Question:
     must_have: tuple[str, ...] = ()
     nice_to_have: tuple[str, ...] = ()
     generative: bool = True  # answered by the generative composer too (see ``generative_sample``)
+    row_kind: str | None = None  # the row's own kind (abstention set: made_up_drug, new_drug, …)
+    absent_terms: tuple[str, ...] = ()  # abstention set: the terms no corpus record holds
+    drug: str | None = None  # the drug key a single-drug question asks about, when the row names it
 
 
 def question_file(suite: Suite, spec: QuestionSetSpec) -> Path:
@@ -161,6 +169,8 @@ def load_questions(suite: Suite) -> tuple[list[Question], dict[str, dict[str, An
             raise ValueError(f"question set {spec.set!r} needs a 'kind' (answerable, unanswerable, coverage)")
         expected = tuple(spec.expected_sections or (builtin[2] if builtin else ()))
         rows = read_jsonl(path)
+        if spec.row_kinds is not None:
+            rows = [r for r in rows if r.get("kind") in spec.row_kinds]
         chosen = sample(rows, spec.sample or None, seed=suite.seed)
         gen = spec.generative_sample
         generative_ids = {str(r["qid"]) for r in (chosen if gen is None else chosen[:gen])}
@@ -175,6 +185,9 @@ def load_questions(suite: Suite) -> tuple[list[Question], dict[str, dict[str, An
                     must_have=tuple(r.get("must_have") or ()),
                     nice_to_have=tuple(r.get("nice_to_have") or ()),
                     generative=str(r["qid"]) in generative_ids,
+                    row_kind=str(r["kind"]) if r.get("kind") else None,
+                    absent_terms=tuple(str(t) for t in r.get("absent_terms") or ()),
+                    drug=str(r["drug"]) if r.get("drug") else None,
                 )
             )
         info[spec.set] = {

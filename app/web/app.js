@@ -257,7 +257,18 @@
     article.append(q, body);
     els.log.append(article);
     els.intro.hidden = true;
-    return { id, article, body, note, sections, refs: new Map(), sectionNodes: new Map() };
+    return { id, article, body, note, sections, refs: new Map(), sectionNodes: new Map(), emergency: null };
+  }
+
+  // An emergency banner goes first in the answer, above every section, once (answer.emergency, or the
+  // retrieval event's emergency when the server sends it early).
+  function showEmergency(turn, notice) {
+    if (!notice || !notice.message || turn.emergency) return;
+    turn.emergency = el("div", { class: "emergency", role: "alert", "data-category": notice.category || "" }, [
+      el("strong", { class: "emergency-title", text: "Emergency" }),
+      el("p", { class: "emergency-message", text: notice.message }),
+    ]);
+    turn.body.prepend(turn.emergency);
   }
 
   function applyReferences(turn, refs) {
@@ -280,6 +291,7 @@
   }
 
   function finishTurn(turn, answer) {
+    showEmergency(turn, answer.emergency);
     applyReferences(turn, answer.references);
     showStandalone(turn, answer.question, answer.standalone_question);
     for (const sec of answer.sections) showSection(turn, sec);
@@ -521,6 +533,7 @@
       await readStream(response, ({ event, data }) => {
         const payload = JSON.parse(data);
         if (event === "retrieval") {
+          showEmergency(turn, payload.emergency);
           showStandalone(turn, question, payload.standalone_question);
           setStatus("Found sources; composing the answer…");
         } else if (event === "section") {

@@ -41,3 +41,33 @@ def test_drug_like_word_without_label_is_reported_unknown() -> None:
     assert lex.unknown_drugs("Is ozanimod safe in pregnancy?") == ["ozanimod"]
     assert lex.unknown_drugs("Does rosuvastatin lower LDL?") == ["rosuvastatin"]
     assert lex.unknown_drugs("Does exercise lower cholesterol?") == []
+
+
+def test_function_words_are_never_keys_and_two_brands_joined_by_and_are_two_drugs() -> None:
+    lex = DrugLexicon.build(
+        [
+            (0, "MAGNESIUM SULFATE, POTASSIUM CHLORIDE AND SODIUM CHLORIDE", None),
+            (1, "Concerta and Lexapro", None),
+            (2, "METHYLPHENIDATE HYDROCHLORIDE", "Concerta"),
+            (3, "METHYLPHENIDATE HYDROCHLORIDE", "Concerta"),
+            (4, "CARBIDOPA AND LEVODOPA", None),
+            (5, "CARBIDOPA AND LEVODOPA", None),
+            (6, "calcium and alendronate", None),
+            (7, "water", "Sterile Water"),
+        ]
+    )
+    assert "and" not in lex.records
+    assert "and alendronate" not in lex.records
+    assert lex.detect("Can I take concerta and lexapro at the same time of day?") == ["concerta", "lexapro"]
+    assert lex.detect("What is the dose of carbidopa and levodopa?") == ["carbidopa and levodopa"]
+    assert lex.detect("Should I take methylphenidate with water and food?") == ["methylphenidate"]
+
+
+def test_brand_and_generic_of_one_label_are_synonyms_and_survive_json() -> None:
+    lex = DrugLexicon.build(
+        [(0, "atorvastatin calcium trihydrate", "Lipitor"), (1, "SITAGLIPTIN AND METFORMIN", "Janumet")]
+    )
+    again = DrugLexicon.from_json(lex.to_json())
+    assert again.synonyms("lipitor") == {"lipitor", "atorvastatin"}
+    assert "metformin" not in again.synonyms("sitagliptin")
+    assert DrugLexicon.from_json({"warfarin": [1, 2]}).records == {"warfarin": {1, 2}}
