@@ -4,13 +4,10 @@ curbside eval run --suite ci|full [--composer extractive|generative] [--llm repl
                   [--judge lexical|nli|llm] [--out DIR] [--record]
 curbside eval judge --judge lexical|nli|llm [--set healthver|kqa_nli|expertqa] [--limit N] [--llm ...]
 curbside eval retrieval [--limit N] [--set ...]
-<<<<<<< HEAD
 curbside eval relevance [--set medicationqa|bioasq|pubmedqa|evidence_inference|all] [--split validation|train]
                         [--limit N] [--json out.json]
-=======
 curbside eval focus [--split validation|train|all] [--labels-only]
 curbside eval emergency [--split all|train|validation]
->>>>>>> wt-safety
 curbside bench [--quick] [--only PART]
 """
 
@@ -51,7 +48,6 @@ def cmd_retrieval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-<<<<<<< HEAD
 def cmd_relevance(args: argparse.Namespace, settings: Settings) -> int:
     from app.answer.engine import AnswerEngine
     from app.index.manifest import IndexMismatch
@@ -80,7 +76,6 @@ def cmd_relevance(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-=======
 def cmd_focus(args: argparse.Namespace, settings: Settings) -> int:
     from app.index.loaded import SearchIndex
     from eval.focus import evaluate
@@ -98,7 +93,6 @@ def cmd_emergency(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if ok else 1
 
 
->>>>>>> wt-safety
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from eval.bench import run_bench
 
@@ -242,7 +236,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--limit", type=int, help="questions per set (seeded sample); default all")
     r.add_argument("--set", action="append", choices=["pubmedqa", "bioasq", "medicationqa"])
     r.add_argument("--out", help="report path (default eval/reports/retrieval.json)")
-<<<<<<< HEAD
     rel = sub.add_parser(
         "relevance",
         help="do answer sections answer? against human-chosen evidence, with baselines and ceiling",
@@ -260,7 +253,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     rel.add_argument(
         "--json", help="report path (default eval/reports/relevance-<split>.json; PNG beside it)"
     )
-=======
     f = sub.add_parser("focus", help="drug detection in MedicationQA questions against their focus field")
     f.add_argument("--split", choices=["validation", "train", "all"], default="validation")
     f.add_argument(
@@ -268,7 +260,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     e = sub.add_parser("emergency", help="emergency detection: confusion matrix, recall, precision")
     e.add_argument("--split", choices=["validation", "train", "all"], default="all")
->>>>>>> wt-safety
     b = sub.add_parser("bench", help="speed benchmarks")
     b.add_argument("--quick", action="store_true", help="fewer repetitions")
     b.add_argument("--only", action="append", help="run only these parts")
@@ -276,17 +267,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     handlers = {
         "retrieval": cmd_retrieval,
-<<<<<<< HEAD
         "relevance": cmd_relevance,
-        "bench": cmd_bench,
-        "run": cmd_run,
-        "judge": cmd_judge,
-=======
         "bench": cmd_bench,
         "run": cmd_run,
         "judge": cmd_judge,
         "focus": cmd_focus,
         "emergency": cmd_emergency,
->>>>>>> wt-safety
     }
     return handlers[args.command](args, settings)

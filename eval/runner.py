@@ -21,15 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-<<<<<<< HEAD
 from app.answer.draft import DraftSection
 from app.answer.engine import AnswerEngine, AnswerEvent, RetrievalEvent, SectionEvent
-=======
-from app.answer.draft import DraftStatement
-from app.answer.engine import AnswerEngine, AnswerEvent, RetrievalEvent
-from app.answer.generative import evidence_block, parse_section
 from app.index.drugs import DrugLexicon
->>>>>>> wt-safety
 from app.index.loaded import SearchIndex
 from app.llm.base import LLMClient
 from app.retrieval import Retriever

@@ -117,7 +117,6 @@ class TantivyStore:
     def __len__(self) -> int:
         return int(self.searcher.num_docs)
 
-<<<<<<< HEAD
     def doc_freq(self, stem: str) -> int:
         """How many passages contain ``stem`` (an ``analyze`` token)."""
         return int(self.searcher.doc_freq("body", stem))
@@ -132,11 +131,6 @@ class TantivyStore:
             for term, df in self.searcher.terms_with_prefix("body", stem[:3])
             if term != stem and Levenshtein.distance(term, stem, score_cutoff=max_distance) <= max_distance
         ]
-=======
-    def doc_freq(self, term: str) -> int:
-        """How many passages hold ``term`` (an index token, i.e. a stem from ``analyze``)."""
-        return int(self.searcher.doc_freq("body", term))
->>>>>>> wt-safety
 
     def search(
         self,
