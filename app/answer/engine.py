@@ -21,7 +21,9 @@ from typing import Any
 from app.answer.composer import Composer, SectionWriter
 from app.answer.condense import Earlier, condense, condense_transcript, topic_of
 from app.answer.draft import DraftSection
+from app.answer.emergency import detect_emergency
 from app.answer.extractive import ExtractiveComposer
+from app.answer.focus import find_focus, mentions_drug, warm_up
 from app.answer.followups import suggest
 from app.answer.generative import GenerativeComposer
 from app.answer.guard import Guard, GuardPolicy
@@ -40,6 +42,7 @@ from app.schema import (
     Answer,
     Audience,
     Backend,
+    EmergencyNotice,
     Hit,
     Passage,
     Reference,
@@ -59,13 +62,16 @@ class QuestionError(ValueError):
 
 @dataclass
 class RetrievalEvent:
-    """Retrieval and selection done: per section, the hits retrieved and the evidence selected from them."""
+    """Retrieval and selection done: per section, the hits retrieved and the evidence selected from them.
+    It comes first, so an emergency banner reaches a streaming client before any section."""
 
     standalone_question: str
     drugs: list[str]
     unknown_drugs: list[str]
     evidence: dict[SectionKey, list[Hit]]  # selected: what the section's composer may cite
     retrieved: dict[SectionKey, list[Hit]]  # everything retrieved for the section, best first
+    emergency: EmergencyNotice | None = None
+    missing: list[str] = field(default_factory=list)  # what the question is about that no passage mentions
 
     @property
     def passages(self) -> dict[SectionKey, list[Passage]]:
@@ -127,6 +133,7 @@ class AnswerEngine:
         self._disclaimer = disclaimer.body.strip()
         self._versions = {abstain.name: abstain.version, disclaimer.name: disclaimer.version}
         self._extractive = ExtractiveComposer(self.settings.answer, self._messages)
+        warm_up(self.lexicon)
         learned = self.settings.answer.selection == "learned"
         self._selector = Selector(
             self.settings.answer,
@@ -201,10 +208,16 @@ class AnswerEngine:
         )
         timings["condense"] = _ms(t)
 
-        # 2. retrieve
+        emergency = detect_emergency(question)
+        focus = find_focus(standalone, self.lexicon, self.index.lexical.doc_freq)
+
+        # 2. retrieve (the drugs as the focus read them: "metopol tar" is metoprolol tartrate)
         t = time.perf_counter()
         retrieval = self.retriever.retrieve(
-            standalone, filters=Filters(source_types=tuple(SECTION_SOURCE[k] for k in keys))
+            standalone,
+            filters=Filters(
+                source_types=tuple(SECTION_SOURCE[k] for k in keys), drugs=tuple(focus.drugs) or None
+            ),
         )
         retrieved = {k: retrieval.sections.get(SECTION_SOURCE[k], []) for k in keys}
         timings["retrieve"] = _ms(t)
@@ -212,11 +225,19 @@ class AnswerEngine:
         # 3. select
         t = time.perf_counter()
         q = analyse_question(standalone, drugs=retrieval.drugs)
-        missing = self._selector.absent(q)
+        # A drug or topic no passage mentions: every section says so, and shows nothing about anything else.
+        missing = focus.unknown if focus.unknown_subject else self._selector.absent(q)
         idf = self._selector.idf(q)
-        evidence = {k: [] if missing else self._selector.select(k, q, retrieved[k], idf) for k in keys}
+        evidence = {
+            k: []
+            if missing
+            else self._selector.select(k, q, self._about_drugs(k, retrieved[k], retrieval.drugs), idf)
+            for k in keys
+        }
         timings["select"] = _ms(t)
-        yield RetrievalEvent(standalone, retrieval.drugs, retrieval.unknown_drugs, evidence, retrieved)
+        yield RetrievalEvent(
+            standalone, retrieval.drugs, retrieval.unknown_drugs, evidence, retrieved, emergency, missing
+        )
 
         # 4-5. compose and guard, section by section
         guard = Guard(
@@ -252,6 +273,7 @@ class AnswerEngine:
             limit=self.settings.answer.follow_ups,
             topic=topic_of(standalone, self.lexicon) or None,
             answered_by={SECTION_SOURCE[k] for k in keys if evidence[k]},
+            focus=focus,
         )
         timings["follow_ups"] = _ms(t)
         timings["total"] = _ms(t_start)
@@ -269,6 +291,7 @@ class AnswerEngine:
             timings_ms=timings,
             drugs=retrieval.drugs,
             prompt_versions={**self._versions, **writer.versions},
+            emergency=emergency,
         )
         log.info(
             "answered",
@@ -284,6 +307,13 @@ class AnswerEngine:
             cid = conversation_id or self.conversations.create()
             answer = self.conversations.append(cid, answer)
         yield AnswerEvent(answer)
+
+    def _about_drugs(self, key: SectionKey, hits: list[Hit], drugs: Sequence[str]) -> list[Hit]:
+        """A guideline or research passage can answer a question about a drug only if it names that drug
+        (any of its names); label passages are the drug's own already (retrieval restricts them)."""
+        if not drugs or key == "fda_label":
+            return hits
+        return [h for h in hits if all(mentions_drug(h.passage, d, self.lexicon) for d in drugs)]
 
     def _writer(self, llm: LLMClient | None, guard: Guard) -> SectionWriter:
         """The composer for this answer (generative when an LLM is configured), behind the fallback policy."""

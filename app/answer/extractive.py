@@ -42,7 +42,8 @@ _ABSTRACT_LABEL = re.compile(
     r"Participants|Patients|Interventions?|Measurements|Results?|Findings|Conclusions?|Interpretation|"
     r"Context|Importance|Discussion|Summary)(?: and [A-Z]?[a-z]+)?)\s*:\s+(?=[A-Z0-9(])"
 )
-_NUMBERING = re.compile(r"^\d+(?:\.\d+)*\s+[A-Z][A-Z&/,\- ]{2,}")  # "2 DOSAGE & ADMINISTRATION 2.1 …"
+# "2 DOSAGE & ADMINISTRATION 2.1 …", "7.2 Effects of X on Other Drugs Table 4 …", "Table 4: …"
+_NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\s+[A-Z][A-Z&/,\- ]{2,}|\d+\.\d+\s+[A-Z]|Table\s+\d+\s*[:.])")
 _TERMINAL = re.compile(r"[.!)\]\"”'’%]\s*$")
 _CUT_END = re.compile(r"(?:\.[A-Z]{1,5}|\b[a-z]{1,2})$")  # "… .ME" (the next label cut), "… the pa" (cut)
 _SMALL_WORDS = frozenset(

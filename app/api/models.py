@@ -6,7 +6,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.schema import Answer, Audience, Hit, Passage, Reference, Section, SectionKey, SourceType, Turn
+from app.schema import (
+    Answer,
+    Audience,
+    EmergencyNotice,
+    Hit,
+    Passage,
+    Reference,
+    Section,
+    SectionKey,
+    SourceType,
+    Turn,
+)
 
 CONVERSATION_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
@@ -139,6 +150,9 @@ class RetrievalEventData(BaseModel):
     standalone_question: str
     drugs: list[str]
     passages: dict[SectionKey, list[PassageBrief]]
+    emergency: EmergencyNotice | None = Field(
+        None, description="the emergency banner, first, when the question describes an acute emergency"
+    )
 
 
 class SectionEventData(BaseModel):

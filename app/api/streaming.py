@@ -118,7 +118,12 @@ def answer_frames(events: Iterator[Event]) -> Iterator[tuple[str, str]]:
                 for key, passages in ev.passages.items()
             }
             data = RetrievalEventData.model_validate(
-                {"standalone_question": ev.standalone_question, "drugs": ev.drugs, "passages": briefs}
+                {
+                    "standalone_question": ev.standalone_question,
+                    "drugs": ev.drugs,
+                    "passages": briefs,
+                    "emergency": ev.emergency,
+                }
             )
             yield "retrieval", data.model_dump_json()
         elif isinstance(ev, SectionEvent):

@@ -162,6 +162,10 @@ def chunk_stream(events: Iterator[Event], plan: _Plan, cid: str, include_usage: 
     yield _chunk(cid, created, {"role": "assistant", "content": ""})
     for ev in itertools.chain([head], events):
         if isinstance(ev, RetrievalEvent):
+            if ev.emergency is not None:
+                piece = f"> **{ev.emergency.message}**\n\n"  # first, as in Answer.to_markdown
+                sent += piece
+                yield _chunk(cid, created, {"content": piece})
             if ev.standalone_question != plan.question:
                 piece = f"*Answering:* {ev.standalone_question}\n\n"
                 sent += piece
