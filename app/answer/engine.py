@@ -231,7 +231,9 @@ class AnswerEngine:
         evidence = {
             k: []
             if missing
-            else self._selector.select(k, q, self._about_drugs(k, retrieved[k], retrieval.drugs), idf)
+            else self._selector.select(
+                k, q, self._about_drugs(k, retrieved[k], retrieval.drugs), idf, audience
+            )
             for k in keys
         }
         timings["select"] = _ms(t)

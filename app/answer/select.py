@@ -16,10 +16,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from app.answer.question import QuestionInfo
+from app.answer.question import PATIENT_SECTIONS, QuestionInfo
 from app.answer.relevance import RelevanceModel, focus_idf
 from app.index.lexical import LexicalStore, analyze
-from app.schema import Hit, SectionKey
+from app.schema import Audience, Hit, SectionKey
 from app.settings import AnswerSettings
 
 
@@ -35,6 +35,8 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
 # Absent focus terms abstain the answer when they carry at least this share of the question's focus (idf).
 ABSENT_SHARE = 0.5
 MISSPELT_MIN_LEN = 6
+# Added to P(answers) of a patient-facing label passage (Medication Guide…) when the audience is a patient.
+PATIENT_PREFERENCE = 0.3
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,26 @@ class Selector:
         return focus_idf(q.focus, self.lexical.doc_freq, len(self.lexical))
 
     def select(
-        self, key: SectionKey, q: QuestionInfo, hits: Sequence[Hit], idf: Mapping[str, float]
+        self,
+        key: SectionKey,
+        q: QuestionInfo,
+        hits: Sequence[Hit],
+        idf: Mapping[str, float],
+        audience: Audience = "clinician",
     ) -> list[Hit]:
         if self.model is None or not hits:
             return select_by_floor(key, hits, self.settings)
         # The qualifier is the composer's to judge (it shows context when no passage says it).
         probs = self.model.score(key, replace(q, qualifiers=[], qualifier_text=[]), hits, idf)
+        if audience == "patient":
+            # A patient is better served by the label's own words to patients (Medication Guide, Patient
+            # Information) when they answer too: among passages of similar relevance, they come first.
+            probs = [
+                min(1.0, p + PATIENT_PREFERENCE)
+                if (h.passage.section or "").lower() in PATIENT_SECTIONS
+                else p
+                for p, h in zip(probs, hits, strict=True)
+            ]
         ranked = sorted(zip(probs, range(len(hits)), hits, strict=True), key=lambda t: (-t[0], t[1]))
         top = ranked[0][0]
         if top < threshold(self.settings, key):
