@@ -1,4 +1,4 @@
-"""Audience that matters: how often the patient and clinician answers differ, and that both stay cited and verbatim.
+"""Audience that matters: how often patient and clinician answers differ; both stay cited and verbatim.
 
     curbside eval audience [--split validation] [--limit N]
 
@@ -25,9 +25,8 @@ def _verbatim(engine: AnswerEngine, answer: Answer) -> bool:
 
 
 def measure(engine: AnswerEngine, *, split: str = "validation", limit: int | None = None) -> dict[str, Any]:
-    rows = [
-        r for r in read_jsonl(DATA / "retrieval/medicationqa.jsonl") if split_of_question(r["qid"], r) == split
-    ]
+    path = DATA / "retrieval/medicationqa.jsonl"
+    rows = [r for r in read_jsonl(path) if split_of_question(r["qid"], r) == split]
     rows = sample(rows, limit)
     both = differ = 0
     verbatim = cited = True
