@@ -70,7 +70,7 @@ def cmd_relevance(args: argparse.Namespace, settings: Settings) -> int:
     got = curve_of(report)
     if got:
         png = out.with_suffix(".png")
-        plot_curve(*got, png, f"section abstention by retrieval confidence ({args.split} split)")
+        plot_curve(*got, png, f"section abstention by P(answers) ({args.split} split)")
         written.append(str(png))
     print(f"\nwritten: {', '.join(written)}")
     return 0

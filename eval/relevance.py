@@ -211,7 +211,7 @@ class SectionOutcome:
     gold_statements: int
     cites_gold: bool
     content_recall: float | None  # None for unanswerable sections or a human answer without content terms
-    score: float  # retrieval confidence of the section (for the abstention curve)
+    score: float  # the section's answer/abstain score (for the abstention curve)
 
 
 def outcome(
@@ -587,7 +587,7 @@ def summarize(result: RelevanceRun, *, min_abstention: float = MIN_ABSTENTION) -
         curve = abstention_curve(pairs)
         chosen = pick_operating_point(curve, min_abstention)
         report["abstention_curve"] = {
-            "score": "best cosine of the section's retrieved passages (retrieval confidence)",
+            "score": "best P(answers) of the section's hits (the select stage's score; 0 = subject absent)",
             "min_abstention": min_abstention,
             "operating_point": _point(chosen),
             "points": [_point(p) for p in curve],
@@ -646,6 +646,7 @@ def evaluate(
         split=split,
         limit=limit,
         seed=seed,
+        score_of=engine.section_confidence,
         log=log,
     )
     return summarize(result)

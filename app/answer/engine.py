@@ -15,7 +15,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.answer.composer import Composer, SectionWriter
@@ -35,7 +35,7 @@ from app.index.drugs import DrugLexicon
 from app.index.loaded import SearchIndex
 from app.llm.base import LLMClient
 from app.prompts import load_prompt
-from app.retrieval import Filters, Retriever
+from app.retrieval import Filters, Retrieval, Retriever
 from app.schema import (
     SECTION_KEYS,
     SECTION_SOURCE,
@@ -309,6 +309,23 @@ class AnswerEngine:
             cid = conversation_id or self.conversations.create()
             answer = self.conversations.append(cid, answer)
         yield AnswerEvent(answer)
+
+    def section_confidence(self, retrieval: Retrieval, key: SectionKey) -> float:
+        """The score the select stage compares with the section's answer threshold: the best hit's
+        P(answers) among the hits the section may use (0 when the question's subject is absent, or when no
+        model is loaded). The eval harness draws the abstention precision–recall curve from it."""
+        focus = find_focus(retrieval.question, self.lexicon, self.index.lexical.doc_freq)
+        q = analyse_question(retrieval.question, drugs=retrieval.drugs)
+        model = self._selector.model
+        if model is None or focus.unknown_subject or self._selector.absent(q):
+            return 0.0
+        hits = self._about_drugs(key, retrieval.sections.get(SECTION_SOURCE[key], []), retrieval.drugs)
+        if not hits:
+            return 0.0
+        plain = replace(q, qualifiers=[], qualifier_text=[])
+        return max(
+            model.score(key, plain, hits[: self.settings.retrieval.top_k_per_section], self._selector.idf(q))
+        )
 
     def _about_drugs(self, key: SectionKey, hits: list[Hit], drugs: Sequence[str]) -> list[Hit]:
         """A guideline or research passage can answer a question about a drug only if it names that drug
