@@ -48,6 +48,79 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("boxed warning", "warnings and precautions", "warnings", "precautions"),
     ),
     "mechanism": ((r"\bhow does .* work\b", r"\bmechanism\b", r"\baction\b"), ("mechanism of action",)),
+    "administration": (
+        (
+            r"\bhow (do|should|to) (i |you |we )?(take|use|inject|give|apply)\b",
+            r"\bwith food\b",
+            r"\bempty stomach\b",
+            r"\bcrush",
+            r"\bchew",
+            r"\binject",
+            r"\bmissed? (a )?dose\b",
+        ),
+        (
+            "dosage and administration",
+            "administration information",
+            "medication guide",
+            "information for patients",
+            "patient counseling information",
+        ),
+    ),
+    "appearance": (
+        (
+            r"\blooks? like\b",
+            r"\bcolou?r\b",
+            r"\bshape\b",
+            r"\bimprint",
+            r"\bwhat .* pill\b",
+            r"\bmarkings?\b",
+            r"\bsizes?\b",
+            r"\bstrengths?\b",
+            r"\bcomes? in\b",
+            r"\bavailable\b",
+        ),
+        (
+            "ingredients and appearance",
+            "how supplied",
+            "product characteristics",
+            "description",
+            "dosage forms and strengths",
+            "package label.principal display panel",
+        ),
+    ),
+    "ingredients": (
+        (
+            r"\bingredients?\b",
+            r"\bcontains?\b",
+            r"\bgluten\b",
+            r"\blactose\b",
+            r"\bmade (of|from)\b",
+            r"\binactive\b",
+            r"\bdye\b",
+            r"\bin it\b",
+        ),
+        ("ingredients and appearance", "description", "inactive ingredients", "active ingredient"),
+    ),
+    "storage": (
+        (r"\bstor(e|age|ed)\b", r"\brefrigerat", r"\bexpir", r"\bshelf\b", r"\btemperature\b"),
+        ("how supplied", "storage and handling", "how supplied/storage and handling"),
+    ),
+    "stopping": (
+        (
+            r"\bstop(ping)? taking\b",
+            r"\btaper",
+            r"\bwithdraw",
+            r"\bdiscontinu",
+            r"\bcome off\b",
+            r"\blower (my |your |the )?dos",
+        ),
+        (
+            "dosage and administration",
+            "warnings and precautions",
+            "drug abuse and dependence",
+            "administration information",
+        ),
+    ),
     "overdose": ((r"overdos", r"\btoo much\b"), ("overdosage",)),
     "pediatric": ((r"\bchild", r"\bpediatric", r"\bkids?\b", r"\binfants?\b"), ("pediatric use",)),
     "geriatric": ((r"\belderly\b", r"\bolder (adults|patients)\b", r"\bgeriatric"), ("geriatric use",)),
@@ -63,7 +136,10 @@ _INTENT_WORDS = (
     "usage treat treatment safe safety risk risks warning warnings work works mechanism action take taking "
     "recommended recommendation "
     "recommend guideline guidelines evidence research study studies label fda drug drugs medication medicine "
-    "patient patients people person much often many long good bad best effective efficacy help helps"
+    "patient patients people person much often many long good bad best effective efficacy help helps "
+    "i me my mine you your u we our they them their he she his her it its "
+    "look looks like color colour shape size sizes store storage stored contain contains ingredient "
+    "ingredients inactive available come comes stop stopping taper lower"
 )
 INTENT_STEMS = frozenset(analyze(_INTENT_WORDS))
 

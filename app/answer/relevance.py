@@ -45,6 +45,11 @@ INTENT_CUES: dict[str, frozenset[str]] = {
         "warning": "warning warnings risk serious monitor caution",
         "mechanism": "mechanism action inhibits receptor binds acts",
         "overdose": "overdosage overdose toxicity symptoms treatment",
+        "administration": "take taken swallow whole food meal water inject injection administer apply",
+        "appearance": "color white yellow round oval tablet capsule imprint debossed scored shape size mg",
+        "ingredients": "ingredient ingredients inactive contains lactose gluten starch cellulose",
+        "storage": "store storage temperature refrigerate room protect light moisture",
+        "stopping": "discontinue discontinuation taper gradually withdrawal stop reduce",
     }.items()
 }
 
