@@ -48,6 +48,19 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("boxed warning", "warnings and precautions", "warnings", "precautions"),
     ),
     "mechanism": ((r"\bhow does .* work\b", r"\bmechanism\b", r"\baction\b"), ("mechanism of action",)),
+    # "With respect to O, how does A compare with B?": the answer is a trial's result sentence.
+    "comparison": (
+        (
+            r"\bcompare[sd]?\b",
+            r"\bcomparison\b",
+            r"\bversus\b",
+            r"\bvs\.?\b",
+            r"\bbetter than\b",
+            r"\bmore effective than\b",
+            r"\bwith respect to\b",
+        ),
+        (),
+    ),
     "administration": (
         (
             r"\bhow (do|should|to) (i |you |we )?(take|use|inject|give|apply)\b",
@@ -139,7 +152,8 @@ _INTENT_WORDS = (
     "patient patients people person much often many long good bad best effective efficacy help helps "
     "i me my mine you your u we our they them their he she his her it its "
     "look looks like color colour shape size sizes store storage stored contain contains ingredient "
-    "ingredients inactive available come comes stop stopping taper lower"
+    "ingredients inactive available come comes stop stopping taper lower "
+    "compare compared comparison versus vs respect"
 )
 INTENT_STEMS = frozenset(analyze(_INTENT_WORDS))
 

@@ -45,6 +45,8 @@ INTENT_CUES: dict[str, frozenset[str]] = {
         "warning": "warning warnings risk serious monitor caution",
         "mechanism": "mechanism action inhibits receptor binds acts",
         "overdose": "overdosage overdose toxicity symptoms treatment",
+        "comparison": "significantly significant difference differences compared versus reduced increased "
+        "higher lower ratio risk odds confidence interval p",
         "administration": "take taken swallow whole food meal water inject injection administer apply",
         "appearance": "color white yellow round oval tablet capsule imprint debossed scored shape size mg",
         "ingredients": "ingredient ingredients inactive contains lactose gluten starch cellulose",
