@@ -187,6 +187,67 @@ def save(model: dict[str, Any], metrics: dict[str, Any], directory: Path = MODEL
     return directory / "model.json"
 
 
+CARD = """# Model card — evidence relevance (app/models/relevance)
+
+**What it does.** For one answer section, gives each retrieved passage P(it answers the question). The
+select stage (app/answer/select.py) answers a section only when its best passage reaches the section's
+threshold (`answer.answer_threshold_<section>`), keeps the passages near the best, and hands them to
+both composers. Features: app/answer/relevance.py `FEATURES` ({n_features}): retrieval scores relative
+to the section's best (cosine, BM25, fused, rank), focus-term / idf-weighted / drug coverage of the
+passage and its best sentence, intent matched by the passage's label section or cue words, qualifier,
+passage length and shape (fragment, upper-case share, questions). Nothing keys on a passage's source,
+file or id.
+
+**Model.** Logistic regression (scikit-learn, L2, C={C} chosen by grouped 5-fold CV log-loss
+{cv_log_loss}), features standardised; weights in model.json ({bytes} bytes, sha256 in manifest.json,
+checked on load). Inference is a dot product per hit (numpy), no extra dependency at run time.
+
+**Data.** Questions of eval/data/retrieval (MedicationQA → FDA-label section; BioASQ, PubMedQA, Evidence
+Inference → research section) asked of the shipped index as the engine asks them; every hit of the
+section's top {top_k} is a row, labelled 1 when its record is a gold record of the question. The
+unanswerable questions of eval/data/abstention.jsonl add rows labelled 0 in all three sections. A set
+most of whose gold records are not in the index is left out ({left_out}). Each set weighs the same.
+**Split** by question: `eval.datasets.split_of_question` (sha256 of the question id, 30% validation;
+Evidence Inference keeps its article split). Train rows: {train_rows}; validation rows: {valid_rows}.
+Nothing is tuned on validation.
+
+**Validation** (top-1 passage is a human-chosen one; ceiling = a gold passage among the top {top_k}; the
+trivial rankers are today's fused order and cosine order):
+
+| set | questions | ceiling | fused order | cosine order | learned |
+|---|---:|---:|---:|---:|---:|
+{rows}
+
+End-to-end figures (cites-gold rate, statement precision, answer and abstention rates with the
+always-abstain and top-1-first-sentence baselines, the abstention precision–recall curve of this score)
+are in `curbside eval relevance` (eval/relevance.py) and the README's relevance table.
+
+**Recipe.** `curbside train relevance` (= `python -m eval.train_relevance`): features {t_features}s, fit
+{t_fit}s on 2 shared CPU cores. Seed {seed}. Limits: the gold of MedicationQA is one DailyMed excerpt
+per question while near-duplicate excerpts of other products exist (the "wrong" top-1 is often a copy of
+the gold text); the guideline section has no human-chosen evidence and uses the same model with the
+research/label indicators off."""
+
+
+def write_card(model: dict[str, Any], metrics: dict[str, Any], info: dict[str, Any], directory: Path) -> None:
+    rows = "\n".join(
+        f"| {name} | {m['questions']} | {m['gold_in_top10']} | {m['top1_gold_fused_order']} | "
+        f"{m['top1_gold_cosine_order']} | {m['top1_gold_learned']} |"
+        for name, m in metrics.items()
+    )
+    text = CARD.format(
+        n_features=len(FEATURES),
+        C=model["C"],
+        cv_log_loss=model["cv_log_loss"],
+        bytes=(directory / "model.json").stat().st_size,
+        top_k=TOP_K,
+        rows=rows,
+        seed=model["seed"],
+        **info,
+    )
+    (directory / "MODEL_CARD.md").write_text(text, encoding="utf-8")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="curbside train relevance", description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, default=None, help="questions per set (for a quick run)")
@@ -233,7 +294,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     model["training_seconds"] = {"features": round(t_data, 1), "fit": round(t_fit, 1)}
     path = save(model, metrics, args.out)
-    print(f"features {t_data:.0f}s, fit {t_fit:.0f}s; written {path}")
+    info = {
+        "left_out": ", ".join(left_out) or "none",
+        "train_rows": sum(len(g.rows) for g in train),
+        "valid_rows": sum(len(g.rows) for g in valid),
+        "t_features": round(t_data),
+        "t_fit": round(t_fit),
+    }
+    write_card(model, metrics, info, args.out)
+    print(f"features {t_data:.0f}s, fit {t_fit:.0f}s; written {path} and MODEL_CARD.md")
     return 0
 
 
