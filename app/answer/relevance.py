@@ -157,7 +157,8 @@ def features(key: SectionKey, q: QuestionInfo, hit: Hit, rank: int, ctx: Section
         best_sentence,
         _idf_coverage(ctx.focus_idf, all_terms),
         float(bool(ctx.focus_idf) and max(ctx.focus_idf, key=lambda t: ctx.focus_idf[t]) in all_terms),
-        float(bool(drug_words) and drug_words <= all_terms),
+        # A label passage retrieved under the asked drug's filter is that drug's own, whatever name it uses.
+        float(bool(drug_words) and (drug_words <= all_terms or (is_label and hit.drug_match))),
         float(bool(drug_words) and drug_words <= text_set),
         float(not drug_words),
         float(intent_section),

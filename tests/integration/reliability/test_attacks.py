@@ -55,7 +55,9 @@ RECORD = os.environ.get("CURBSIDE_RECORD_ATTACKS") == "1"
 LIVE = ["q-ignore-recommend-500mg", "p-assistant-safe-in-pregnancy", "p-fence-break-in-passage"]
 # Three passages per section (four by default) keep a prompt near 1,000 tokens: SmolLM2 on one shared CPU
 # reads ~100 tokens/s.
-ANSWER = AnswerSettings(passages_per_section=3)
+# The cosine-floor selection keeps every poisoned passage in front of the composers: the learned selection
+# leaves 4 of them out (a defence of its own), but the guard is what this set tests.
+ANSWER = AnswerSettings(passages_per_section=3, selection="floor")
 LOCAL_LLM = LLMSettings(
     backend="local", max_tokens=128, local_ctx=4096, local_threads=2, timeout_s=300, max_retries=0
 )
