@@ -37,7 +37,7 @@ from app.retrieval import Retriever
 from app.settings import Settings
 
 def events(self, question, **kw):
-    yield RetrievalEvent(question, [], {"guidelines": []})
+    yield RetrievalEvent(question, [], [], {"guidelines": []}, {"guidelines": []})
     raise RuntimeError(f"engine exploded while answering {question!r}")
 
 def retrieve(self, question, **kw):
