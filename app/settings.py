@@ -167,8 +167,10 @@ class AnswerSettings(BaseModel):
     min_focus_coverage: float = Field(
         0.5, ge=0, le=1, description="share of the question's focus terms a quoted sentence must contain"
     )
-    guard_mode: Literal["drop", "flag"] = Field(
-        "drop", description="unsupported statements: drop or keep flagged"
+    guard_mode: Literal["drop", "flag", "nli"] = Field(
+        "drop",
+        description="unsupported statements: drop or keep flagged (lexical check), or nli: keep what the "
+        "shipped entailment model says the citations entail (numbers, drugs, negations still exact)",
     )
     min_overlap: float = Field(
         0.6, ge=0, le=1, description="grounding: share of a statement's content words in its sources"

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from app.answer.draft import Draft, DraftSection, DraftStatement
+from app.answer.entailment import grounded_by_entailment
 from app.answer.grounding import check, content_terms
 from app.schema import (
     SECTION_TITLES,
@@ -30,7 +31,7 @@ from app.schema import (
 
 @dataclass(frozen=True)
 class GuardPolicy:
-    mode: str = "drop"  # "drop" unsupported statements, or "flag" them
+    mode: str = "drop"  # "drop" unsupported statements, "flag" them, or "nli": drop what is not entailed
     min_overlap: float = 0.6
 
 
@@ -142,7 +143,8 @@ def _check_statement(
         counts.uncited_statements_removed += 1
         return None
     text = st.text.strip()
-    joint = check(text, (evidence[k].text for k in valid), drug_names=drugs, min_overlap=policy.min_overlap)
+    ground = grounded_by_entailment if policy.mode == "nli" else check  # nli: app/answer/entailment.py
+    joint = ground(text, (evidence[k].text for k in valid), drug_names=drugs, min_overlap=policy.min_overlap)
     if not joint.supported:
         if policy.mode == "flag":
             counts.unsupported_statements_flagged += 1
@@ -153,13 +155,13 @@ def _check_statement(
     kept = list(valid)
     if len(kept) > 1:
         for key in list(kept):
-            alone = check(text, [evidence[key].text], drug_names=drugs, min_overlap=policy.min_overlap)
+            alone = ground(text, [evidence[key].text], drug_names=drugs, min_overlap=policy.min_overlap)
             if alone.supported:
                 continue
             rest = [k for k in kept if k != key]
             if (
                 rest
-                and check(
+                and ground(
                     text, (evidence[k].text for k in rest), drug_names=drugs, min_overlap=policy.min_overlap
                 ).supported
             ):
