@@ -415,7 +415,8 @@ def run_suite(
 
         t = time.perf_counter()
         slow = None if judge_name == "lexical" else cfg.slow_judge_calibration_sample
-        limit = suite.calibration.sample or slow
+        sample = suite.calibration.sample
+        limit = (sample or None) if sample is not None else slow  # 0: every pair
         calibration = calibrate(
             base_judge,
             sets=suite.calibration.sets,
