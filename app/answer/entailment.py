@@ -130,7 +130,7 @@ class EntailmentModel:
             enc = self.tokenizer(
                 [p for p, _ in chunk],
                 [h for _, h in chunk],
-                truncation="only_first",
+                truncation="longest_first",  # a statement longer than max_length is cut too
                 max_length=self.max_length,
                 padding=True,
                 return_tensors="pt",

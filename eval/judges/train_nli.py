@@ -224,6 +224,7 @@ class Recipe:
     snli: int = 1200
     fever: int = 600
     covidfact: int = 600
+    healthver: int = 900
     repeat: int = 2
     epochs: int = 1
     seed: int = 13
@@ -243,7 +244,9 @@ def training_data(r: Recipe) -> tuple[list[Pair], dict[str, int]]:
     faith = DATA / "faithfulness"
     parts = {
         "general": general_pairs(r.snli, r.fever, r.seed),
-        "healthver": tune_pairs(load_healthver(faith / "healthver_dev.jsonl")[0], r.repeat),
+        "healthver": tune_pairs(
+            load_healthver(faith / "healthver_dev.jsonl")[0], r.repeat, r.healthver, r.seed
+        ),
         "kqa_nli": tune_pairs(load_kqa_nli(faith / "kqa_nli_labels.jsonl")[0], r.repeat),
         "covidfact": tune_pairs(
             load_covidfact(DATA / "nli" / "covidfact.jsonl.gz")[0], 1, r.covidfact, r.seed
@@ -306,7 +309,7 @@ def train(out: Path, r: Recipe) -> None:
         if r.max_minutes is not None and time.perf_counter() - started > 60 * r.max_minutes:
             print(f"time budget of {r.max_minutes} min reached after {done} of {steps} steps", flush=True)
             break
-        enc = tok([c[0] for c in chunk], [c[1] for c in chunk], truncation="only_first",
+        enc = tok([c[0] for c in chunk], [c[1] for c in chunk], truncation="longest_first",
                   max_length=r.max_length, padding=True, return_tensors="pt")  # fmt: skip
         logp = torch.log_softmax(model(**enc).logits, dim=-1)
         losses = []
@@ -358,6 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", default=str(DEFAULT_OUT))
     helps = {
         "covidfact": "COVID-Fact tune pairs (sampled)",
+        "healthver": "HealthVer tune pairs (sampled)",
         "repeat": "times the HealthVer and K-QA tune pairs are seen",
         "freeze_layers": "lowest transformer layers kept frozen",
         "max_minutes": "stop after this much training time",
