@@ -170,7 +170,8 @@ class AnswerSettings(BaseModel):
     guard_mode: Literal["drop", "flag", "nli"] = Field(
         "drop",
         description="unsupported statements: drop or keep flagged (lexical check), or nli: keep what the "
-        "shipped entailment model says the citations entail (numbers, drugs, negations still exact)",
+        "entailment model in app/models/entailment (python -m eval.judges.train_nli) says the citations "
+        "entail (numbers, drugs, negations still exact)",
     )
     min_overlap: float = Field(
         0.6, ge=0, le=1, description="grounding: share of a statement's content words in its sources"
