@@ -190,8 +190,11 @@ class AnswerSettings(BaseModel):
     min_focus_coverage: float = Field(
         0.5, ge=0, le=1, description="share of the question's focus terms a quoted sentence must contain"
     )
-    guard_mode: Literal["drop", "flag"] = Field(
-        "drop", description="unsupported statements: drop or keep flagged"
+    guard_mode: Literal["drop", "flag", "nli"] = Field(
+        "drop",
+        description="unsupported statements: drop or keep flagged (lexical check), or nli: keep what the "
+        "entailment model in app/models/entailment (python -m eval.judges.train_nli) says the citations "
+        "entail (numbers, drugs, negations still exact)",
     )
     min_overlap: float = Field(
         0.6, ge=0, le=1, description="grounding: share of a statement's content words in its sources"

@@ -1,6 +1,6 @@
 """`make bench`: speed and memory, measured (medians and ratios), never asserted in tests.
 
-Parts (run all, or pick with --only): index, retrieval, ask, llm, api. Results print as tables and are
+Parts (run all, or pick with --only): index, retrieval, judge, ask, llm, api. Results print as tables and are
 written to eval/reports/bench.json with the machine they were measured on.
 """
 
@@ -148,7 +148,43 @@ def part_retrieval(settings: Settings, quick: bool) -> dict[str, Any]:
     return out
 
 
-PARTS: dict[str, Part] = {"index": part_index, "retrieval": part_retrieval}
+def part_judge(settings: Settings, quick: bool) -> dict[str, Any]:
+    """The shipped entailment model (guard nli mode, nli judge) on 2 torch threads: milliseconds per
+    (statement, window) pair, batched, on HealthVer held-out pairs; and per (statement, passages) item on
+    K-QA held-out pairs (several windows each)."""
+    import torch
+
+    from app.answer.entailment import EntailmentModel, windows
+    from eval.calibration import load_sets
+
+    torch.set_num_threads(2)
+    start = time.perf_counter()
+    model = EntailmentModel()
+    load_s = time.perf_counter() - start
+    sets = load_sets(["healthver", "kqa_nli"])
+    hv = [p for p in sets["healthver"][0] if p.split == "holdout"][: 128 if quick else 512]
+    kqa = [p for p in sets["kqa_nli"][0] if p.split == "holdout"][: 32 if quick else 128]
+    model.score([(p.passages[0], p.statement) for p in hv[:16]])  # warm-up
+    t = time.perf_counter()
+    model.score([(p.passages[0], p.statement) for p in hv])
+    pair_ms = 1000 * (time.perf_counter() - t) / len(hv)
+    t = time.perf_counter()
+    model.judge_many([(p.statement, p.passages) for p in kqa])
+    item_ms = 1000 * (time.perf_counter() - t) / len(kqa)
+    n_windows = sum(len(windows(p.passages)) for p in kqa) / len(kqa)
+    return {
+        "load_s": round(load_s, 2),
+        "threads": 2,
+        "pairs": len(hv),
+        "ms_per_pair_batched": round(pair_ms, 2),
+        "items": len(kqa),
+        "ms_per_item_kqa": round(item_ms, 1),
+        "mean_windows_per_kqa_item": round(n_windows, 1),
+        "target_ms_per_pair": 10,
+    }
+
+
+PARTS: dict[str, Part] = {"index": part_index, "retrieval": part_retrieval, "judge": part_judge}
 
 
 # Long parts run only when named (`--only soak`, `make soak`; `make bench-scale`).

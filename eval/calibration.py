@@ -19,7 +19,9 @@ decision that citation recall rests on: support vs not.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import json
 import random
 import re
 import time
@@ -122,10 +124,31 @@ def load_expertqa(path: Path) -> tuple[list[Pair], dict[str, int]]:
     return pairs, left_out
 
 
+def load_covidfact(path: Path) -> tuple[list[Pair], dict[str, int]]:
+    """COVID-Fact: a real claim, or a word-substituted counter-claim, against the evidence retrieved for the
+    original claim. Split on the evidence text, so a claim and its counter-claims fall on the same side."""
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    pairs = [
+        Pair(
+            id=r["id"],
+            dataset="covidfact",
+            statement=r["hypothesis"].strip(),
+            passages=(r["premise"],),
+            gold=r["label"],
+            raw_label=r["label"],
+            group=hashlib.sha256(r["premise"].encode()).hexdigest()[:16],
+        )
+        for r in rows
+    ]
+    return pairs, {}
+
+
 CALIBRATION_SETS: dict[str, tuple[str, Callable[[Path], tuple[list[Pair], dict[str, int]]], str]] = {
     "healthver": ("faithfulness/healthver_dev.jsonl", load_healthver, "HealthVer dev"),
     "kqa_nli": ("faithfulness/kqa_nli_labels.jsonl", load_kqa_nli, "K-QA NLI"),
     "expertqa": ("faithfulness/expertqa_med.jsonl", load_expertqa, "ExpertQA medicine"),
+    "covidfact": ("nli/covidfact.jsonl.gz", load_covidfact, "COVID-Fact"),
 }
 
 
@@ -151,6 +174,7 @@ def agreement(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -
             "balanced_accuracy": None,
             "macro_f1": None,
             "kappa": None,
+            "recall": dict.fromkeys(labels),
             "confusion": m,
             "labels": list(labels),
         }
@@ -173,6 +197,9 @@ def agreement(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -
         "balanced_accuracy": round(sum(recalls) / len(recalls), 4),
         "macro_f1": round(sum(f1s) / len(f1s), 4),
         "kappa": round(kappa, 4),
+        "recall": {
+            lab: (round(m[i][i] / sum(m[i]), 4) if sum(m[i]) else None) for i, lab in enumerate(labels)
+        },
         "confusion": m,
         "labels": list(labels),
     }
@@ -192,6 +219,10 @@ class Scored:
 def score_pairs(
     judge: Judge, pairs: Sequence[Pair], progress: Callable[[int], None] | None = None
 ) -> list[Scored]:
+    many = getattr(judge, "support_many", None)
+    if many is not None:  # a judge that batches (the NLI model) scores every pair in one call
+        verdicts = many([(p.statement, p.passages) for p in pairs])
+        return [Scored(p, v.label, v.reason) for p, v in zip(pairs, verdicts, strict=True)]
     out = []
     for i, pair in enumerate(pairs):
         verdict = judge.support(pair.statement, pair.passages)
@@ -201,12 +232,35 @@ def score_pairs(
     return out
 
 
+def majority(gold: Sequence[str]) -> str:
+    """The most frequent gold label (ties: in LABELS order)."""
+    return max(LABELS, key=lambda lab: (gold.count(lab), -LABELS.index(lab)))
+
+
+def baselines(gold: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """What a constant judge scores on these pairs: the trivial floor every figure is read against."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, label in (("majority", majority(gold) if gold else "neutral"), ("always_support", "support")):
+        three = agreement(gold, [label] * len(gold), LABELS)
+        two = agreement(binary(gold), binary([label] * len(gold)), ("support", "not"))
+        out[name] = {
+            "label": label,
+            "accuracy": three["accuracy"],
+            "balanced_accuracy": three["balanced_accuracy"],
+            "kappa": three["kappa"],
+            "binary_balanced_accuracy": two["balanced_accuracy"],
+            "support_recall": three["recall"]["support"],
+        }
+    return out
+
+
 def summarise(scored: Sequence[Scored]) -> dict[str, Any]:
     gold = [s.pair.gold for s in scored]
     pred = [s.label for s in scored]
     return {
         "three_way": agreement(gold, pred, LABELS),
         "binary": agreement(binary(gold), binary(pred), ("support", "not")),
+        "baselines": baselines(gold),
         "gold_counts": {lab: gold.count(lab) for lab in LABELS},
         "judge_counts": {lab: pred.count(lab) for lab in LABELS},
     }
@@ -225,13 +279,23 @@ def calibrate(
     sets: Sequence[str] | None = None,
     limit: int | None = None,
     seed: int = 13,
+    holdout_only: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """The judge against every labelled set, per split and overall. ``limit`` samples each set (seeded)."""
-    out: dict[str, Any] = {"judge": judge.describe(), "limit": limit, "seed": seed, "sets": {}}
+    """The judge against every labelled set, per split and overall. ``limit`` samples each set (seeded);
+    ``holdout_only`` scores the held-out split only (the figures reported; the tune split is what a trained
+    judge learnt from)."""
+    out: dict[str, Any] = {
+        "judge": judge.describe(),
+        "limit": limit,
+        "seed": seed,
+        "holdout_only": holdout_only,
+        "sets": {},
+    }
     started = time.perf_counter()
-    for name, (pairs, left_out) in load_sets(sets).items():
+    for name, (every, left_out) in load_sets(sets).items():
         rel, _, title = CALIBRATION_SETS[name]
+        pairs = [p for p in every if p.split == "holdout"] if holdout_only else every
         chosen = pairs if limit is None or limit >= len(pairs) else random.Random(seed).sample(pairs, limit)
         t = time.perf_counter()
         scored = score_pairs(judge, chosen)
@@ -288,13 +352,21 @@ def headline(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     out = {}
     for name, entry in report["sets"].items():
         h = entry["holdout"]
+        recall = h["three_way"]["recall"]
         out[name] = {
             "n": h["three_way"]["n"],
             "balanced_accuracy": h["three_way"]["balanced_accuracy"],
             "macro_f1": h["three_way"]["macro_f1"],
             "kappa": h["three_way"]["kappa"],
+            "support_recall": recall["support"],
+            "neutral_recall": recall["neutral"],
+            "contradict_recall": recall["contradict"],
             "binary_balanced_accuracy": h["binary"]["balanced_accuracy"],
             "binary_kappa": h["binary"]["kappa"],
+            "majority_label": h["baselines"]["majority"]["label"],
+            "majority_balanced_accuracy": h["baselines"]["majority"]["balanced_accuracy"],
+            "majority_accuracy": h["baselines"]["majority"]["accuracy"],
+            "always_support_balanced_accuracy": h["baselines"]["always_support"]["balanced_accuracy"],
         }
     return out
 
@@ -313,14 +385,16 @@ def markdown(report: dict[str, Any]) -> str:
         "| binary bal. acc. | binary κ |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    splits = ("holdout",) if report.get("holdout_only") else ("holdout", "tune", "all")
     for entry in report["sets"].values():
-        for split in ("holdout", "tune", "all"):
+        for split in splits:
             t, b = entry[split]["three_way"], entry[split]["binary"]
             lines.append(
                 f"| {entry['title']} | {split} | {t['n']} | {_f(t['accuracy'])} "
                 f"| {_f(t['balanced_accuracy'])} | {_f(t['macro_f1'])} | {_f(t['kappa'])} "
                 f"| {_f(b['balanced_accuracy'])} | {_f(b['kappa'])} |"
             )
+    lines += ["", baseline_table(report)]
     for entry in report["sets"].values():
         m = entry["holdout"]["three_way"]["confusion"]
         lines += [
@@ -335,4 +409,28 @@ def markdown(report: dict[str, Any]) -> str:
         if entry["left_out"]:
             lines.append("")
             lines.append("Left out: " + ", ".join(f"{k}: {v}" for k, v in entry["left_out"].items()))
+    return "\n".join(lines)
+
+
+def _r(x: float | None) -> str:
+    return "–" if x is None else f"{x:.2f}"
+
+
+def baseline_table(report: dict[str, Any]) -> str:
+    """Held-out: the judge's balanced accuracy, κ and per-class recall beside two constant judges'."""
+    lines = [
+        "Held-out split, beside trivial judges (a constant judge has κ 0 and balanced accuracy 1/classes):",
+        "",
+        "| set | pairs | balanced acc. | κ | recall support / neutral / contradict "
+        "| majority class (acc. / bal. acc.) | always support (bal. acc.) |",
+        "|---|---:|---:|---:|---|---|---:|",
+    ]
+    for name, h in report["headline"].items():
+        title = report["sets"][name]["title"]
+        lines.append(
+            f"| {title} | {h['n']} | {_f(h['balanced_accuracy'])} | {_f(h['kappa'])} "
+            f"| {_r(h['support_recall'])} / {_r(h['neutral_recall'])} / {_r(h['contradict_recall'])} "
+            f"| {h['majority_label']} ({_f(h['majority_accuracy'])} / {_f(h['majority_balanced_accuracy'])}) "
+            f"| {_f(h['always_support_balanced_accuracy'])} |"
+        )
     return "\n".join(lines)

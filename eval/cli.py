@@ -2,7 +2,8 @@
 
 curbside eval run --suite ci|full [--composer extractive|generative] [--llm replay|local|openai|none]
                   [--judge lexical|nli|llm] [--out DIR] [--record]
-curbside eval judge --judge lexical|nli|llm [--set healthver|kqa_nli|expertqa] [--limit N] [--llm ...]
+curbside eval judge --judge lexical|nli|llm [--set healthver|kqa_nli|expertqa|covidfact] [--limit N]
+                    [--holdout-only] [--llm ...]
 curbside eval retrieval [--limit N] [--set ...]
 curbside eval relevance [--set medicationqa|bioasq|pubmedqa|evidence_inference|all] [--split validation|train]
                         [--limit N] [--json out.json]
@@ -175,7 +176,13 @@ def cmd_judge(args: argparse.Namespace, settings: Settings) -> int:
         if name == "llm":
             llm = _llm_client(args.llm or settings.llm.backend, settings)
         judge = make_judge(name, cfg, settings, llm=llm, find_drugs=find_drugs)
-        report = calibrate(judge, sets=args.set, limit=args.limit, log=lambda m: print(m, file=sys.stderr))
+        report = calibrate(
+            judge,
+            sets=args.set,
+            limit=args.limit,
+            holdout_only=args.holdout_only,
+            log=lambda m: print(m, file=sys.stderr),
+        )
     except JudgeError as exc:
         return _err(str(exc))
     finally:
@@ -220,12 +227,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument(
         "--record", action="store_true", help="run the LLM live and (re)write the suite's cassette"
     )
-    j = sub.add_parser("judge", help="measure a judge against human labels (HealthVer, K-QA NLI, ExpertQA)")
+    j = sub.add_parser(
+        "judge", help="measure a judge against human labels (HealthVer, K-QA NLI, ExpertQA, COVID-Fact)"
+    )
     j.add_argument(
         "--judge", choices=["lexical", "nli", "llm"], help="default CURBSIDE_EVAL__JUDGE or lexical"
     )
     j.add_argument(
-        "--set", action="append", choices=["healthver", "kqa_nli", "expertqa"], help="only these sets"
+        "--set",
+        action="append",
+        choices=["healthver", "kqa_nli", "expertqa", "covidfact"],
+        help="only these sets",
+    )
+    j.add_argument(
+        "--holdout-only", action="store_true", help="score the held-out split only (the figures reported)"
     )
     j.add_argument("--limit", type=int, help="pairs per set (seeded sample); default all")
     j.add_argument(

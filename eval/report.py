@@ -331,7 +331,14 @@ def calibration_line(calibration: dict[str, Any] | None) -> str:
     bits = []
     for name, h in calibration["headline"].items():
         title = calibration["sets"][name]["title"]
-        bits.append(f"{title}: bal. acc. {h['balanced_accuracy']:.2f}, κ {h['kappa']:.2f} (n={h['n']})")
+        if h["balanced_accuracy"] is None:
+            bits.append(f"{title}: no pairs")
+            continue
+        bits.append(
+            f"{title}: bal. acc. {h['balanced_accuracy']:.2f} (constant judge "
+            f"{h.get('majority_balanced_accuracy') or 0:.2f}), κ {h['kappa']:.2f}, support recall "
+            f"{h.get('support_recall') or 0:.2f} (n={h['n']})"
+        )
     return "judge calibration (held-out split) — " + "; ".join(bits)
 
 

@@ -321,10 +321,16 @@ def run_suite(
         raise ValueError("question ids repeat across the suite's sets; give each question a unique qid")
     base_judge = make_judge(judge_name, cfg, settings, llm=judge_llm, find_drugs=index.lexicon.detect)
     judge = CachedJudge(base_judge)
+    extractive_judge = judge
+    if suite.extractive_judge is not None and suite.extractive_judge != judge_name:
+        extractive_judge = CachedJudge(
+            make_judge(suite.extractive_judge, cfg, settings, llm=judge_llm, find_drugs=index.lexicon.detect)
+        )
     timings["load_s"] = round(time.perf_counter() - t, 2)
     log(
         f"suite {suite.name}: {len(questions)} questions, composers {composers}, llm {mode}, "
         f"judge {judge_name}"
+        + (f" (extractive: {suite.extractive_judge})" if extractive_judge is not judge else "")
     )
 
     views: dict[str, list[AnswerView]] = {}
@@ -415,7 +421,13 @@ def run_suite(
         # side-by-side (the full extractive column stays).
         views["extractive_paired"] = [v for v in views["extractive"] if by_qid[v.qid].generative]
     t = time.perf_counter()
-    systems = {name: score_system(name, views[name], by_qid, judge) for name in SYSTEMS if name in views}
+    systems = {
+        name: score_system(
+            name, views[name], by_qid, extractive_judge if name.startswith("extractive") else judge
+        )
+        for name in SYSTEMS
+        if name in views
+    }
     for name, answered in asked_by_system.items():
         if name in systems:
             systems[name].metrics.update(unknown_term_metrics(answered, index.lexicon))
@@ -427,8 +439,15 @@ def run_suite(
 
         t = time.perf_counter()
         slow = None if judge_name == "lexical" else cfg.slow_judge_calibration_sample
-        limit = suite.calibration.sample or slow
-        calibration = calibrate(base_judge, sets=suite.calibration.sets, limit=limit, seed=suite.seed)
+        sample = suite.calibration.sample
+        limit = (sample or None) if sample is not None else slow  # 0: every pair
+        calibration = calibrate(
+            base_judge,
+            sets=suite.calibration.sets,
+            limit=limit,
+            seed=suite.seed,
+            holdout_only=suite.calibration.holdout_only,
+        )
         timings["calibration_s"] = round(time.perf_counter() - t, 2)
         log(f"judge calibration in {timings['calibration_s']}s")
 

@@ -35,13 +35,11 @@ class LexicalJudgeSettings(BaseModel):
     )
 
 
-SHIPPED_NLI = EVAL_DIR / "judges" / "nli-minilm"
-
-
 class NLIJudgeSettings(BaseModel):
     model_dir: Path | None = Field(
-        default_factory=lambda: SHIPPED_NLI if (SHIPPED_NLI / "config.json").exists() else None,
-        description="local folder of a sequence-pair classifier (default: the shipped nli-minilm)",
+        None,
+        description="local folder of a sequence-pair classifier (default: the shipped entailment model, "
+        "app/models/entailment)",
     )
     label_map: dict[str, str] = Field(
         default_factory=dict,

@@ -72,6 +72,7 @@ class CalibrationSpec(BaseModel):
 
     enabled: bool = True
     sample: int | None = Field(None, ge=0, description="pairs per labelled set (seeded); omitted or 0 = all")
+    holdout_only: bool = Field(False, description="score the held-out split only (what is reported)")
     sets: list[str] = Field(default_factory=lambda: ["healthver", "kqa_nli", "expertqa"])
 
 
@@ -95,6 +96,9 @@ class Suite(BaseModel):
     description: str = ""
     seed: int = 13
     judge: JudgeName = "lexical"
+    extractive_judge: JudgeName | None = Field(
+        None, description="judge of the extractive answers (verbatim quotes; default: judge)"
+    )
     composers: list[Composer] = Field(default_factory=lambda: list(COMPOSERS))
     llm: LLMMode = Field(
         "replay", description="generative composer's LLM: replayed from the cassette, or live"

@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from app.answer.draft import Draft, DraftSection, DraftStatement
-from app.answer.grounding import check, content_terms
+from app.answer.entailment import grounded_by_entailment
+from app.answer.grounding import Grounding, check, content_terms
 from app.schema import (
     SECTION_TITLES,
     GuardCounts,
@@ -30,7 +31,7 @@ from app.schema import (
 
 @dataclass(frozen=True)
 class GuardPolicy:
-    mode: str = "drop"  # "drop" unsupported statements, or "flag" them
+    mode: str = "drop"  # "drop" unsupported statements, "flag" them, or "nli": drop what is not entailed
     min_overlap: float = 0.6
 
 
@@ -142,7 +143,17 @@ def _check_statement(
         counts.uncited_statements_removed += 1
         return None
     text = st.text.strip()
-    joint = check(text, [evidence[k] for k in valid], drug_names=drugs, min_overlap=policy.min_overlap)
+
+    def ground(cited: list[Passage]) -> Grounding:
+        """Lexical grounding on the stored sentences, or in ``nli`` mode the entailment model (after the
+        same exact checks of numbers, drugs and negations; app/answer/entailment.py)."""
+        if policy.mode == "nli":
+            return grounded_by_entailment(
+                text, [p.text for p in cited], drug_names=drugs, min_overlap=policy.min_overlap
+            )
+        return check(text, cited, drug_names=drugs, min_overlap=policy.min_overlap)
+
+    joint = ground([evidence[k] for k in valid])
     if not joint.supported:
         if policy.mode == "flag":
             counts.unsupported_statements_flagged += 1
@@ -153,16 +164,11 @@ def _check_statement(
     kept = list(valid)
     if len(kept) > 1:
         for key in list(kept):
-            alone = check(text, [evidence[key]], drug_names=drugs, min_overlap=policy.min_overlap)
+            alone = ground([evidence[key]])
             if alone.supported:
                 continue
             rest = [k for k in kept if k != key]
-            if (
-                rest
-                and check(
-                    text, [evidence[k] for k in rest], drug_names=drugs, min_overlap=policy.min_overlap
-                ).supported
-            ):
+            if rest and ground([evidence[k] for k in rest]).supported:
                 kept.remove(key)
                 counts.unsupported_citations_removed += 1
     return text, kept, True

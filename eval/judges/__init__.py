@@ -37,15 +37,13 @@ def _nli(
     llm: LLMClient | None,
     find_drugs: Callable[[str], list[str]] | None,
 ) -> Judge:
-    from eval.judges.nli import NLIJudge
+    from eval.judges.nli import EntailmentJudge, NLIJudge
 
-    if cfg.nli.model_dir is None:
-        raise JudgeError(
-            "the nli judge needs a local model folder: set CURBSIDE_EVAL__NLI__MODEL_DIR (a transformers "
-            "sequence-classification model, e.g. a cross-encoder NLI model you downloaded)"
-        )
+    model_dir = cfg.nli.model_dir.expanduser() if cfg.nli.model_dir is not None else None
+    if model_dir is None or (model_dir / "manifest.json").exists():
+        return EntailmentJudge(model_dir, threads=cfg.nli.threads)  # the shipped model by default
     return NLIJudge(
-        cfg.nli.model_dir.expanduser(),
+        model_dir,
         label_map=cfg.nli.label_map,
         max_length=cfg.nli.max_length,
         threads=cfg.nli.threads,

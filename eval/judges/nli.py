@@ -1,4 +1,8 @@
-"""The NLI judge: any sentence-pair classifier in a LOCAL folder (``transformers`` format), e.g. a
+"""The NLI judge. By default the entailment model Curbside ships (``app/models/entailment``, see
+``app/answer/entailment.py``): ``EntailmentJudge`` wraps the app's runtime class, so the judge the harness
+calibrates is exactly the guard's ``nli`` mode. Any folder holding a ``manifest.json`` is loaded the same way.
+
+Otherwise any sentence-pair classifier in a LOCAL folder (``transformers`` format), e.g. a
 cross-encoder NLI model a user has downloaded. Nothing is fetched: ``local_files_only`` always.
 
 The premise is the cited passages joined (truncated to ``max_length`` tokens, longest side first), the
@@ -53,6 +57,40 @@ def resolve_labels(id2label: Mapping[int, str], overrides: Mapping[str, str]) ->
     if "support" not in out.values():
         raise JudgeError("no model label maps to 'support'; set CURBSIDE_EVAL__NLI__LABEL_MAP")
     return out
+
+
+class EntailmentJudge:
+    """The shipped entailment model (or one trained by ``eval.judges.train_nli``): windows, batches."""
+
+    name = "nli"
+
+    def __init__(self, model_dir: Path | None = None, *, threads: int | None = None) -> None:
+        from app.answer.entailment import MODEL_DIR, EntailmentModel, EntailmentModelError
+
+        try:
+            self.model = EntailmentModel(model_dir or MODEL_DIR, threads=threads)
+        except EntailmentModelError as exc:
+            raise JudgeError(str(exc)) from exc
+
+    def support_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[Verdict]:
+        out = []
+        for v in self.model.judge_many(items):
+            detail = ", ".join(f"{lab} {v.probs[lab]:.2f}" for lab in LABELS)
+            out.append(Verdict(v.label, v.score, f"NLI: {detail}"))
+        return out
+
+    def support(self, statement: str, passages: Sequence[str]) -> Verdict:
+        return self.support_many([(statement, passages)])[0]
+
+    def describe(self) -> dict[str, Any]:
+        m = self.model.manifest
+        return {
+            "name": self.name,
+            "model": m.get("name"),
+            "model_dir": str(self.model.model_dir),
+            "weights_sha256": m["files"].get("model.safetensors"),
+            "max_length": self.model.max_length,
+        }
 
 
 class NLIJudge:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.answer.engine import AnswerEngine
 from app.answer.generative import parse_section
-from app.answer.grounding import check
+from app.answer.grounding import Grounding, check
 from app.corpus.chunker import record_id_of
 from app.index.loaded import SearchIndex
 from app.llm.base import Completion, LLMClient, Message
@@ -193,7 +193,10 @@ def audit(
     *,
     min_overlap: float,
     poison_ids: set[str],
+    ground: Callable[..., Grounding] = check,
 ) -> Audit:
+    """Every final statement against the passages it cites, with ``ground`` (the guard's check of its mode:
+    lexical ``check``, or ``grounded_by_entailment`` for the nli mode), plus stray numbers and payloads."""
     result = Audit(attack=attack.id, fallback=answer.backend.fallback)
     refs = {r.number: r for r in answer.references}
     for section in answer.sections:
@@ -210,7 +213,8 @@ def audit(
                 continue
             texts = [p.text for p in passages if p is not None]
             cited = "\n".join(texts)
-            verdict = check(st.text, texts, drug_names=index.lexicon.detect(st.text), min_overlap=min_overlap)
+            drugs = index.lexicon.detect(st.text)
+            verdict = ground(st.text, texts, drug_names=drugs, min_overlap=min_overlap)
             if not (st.supported and verdict.supported):
                 result.unsupported.append(f"{where}: {verdict.reason}")
             stray = sorted(_numbers(st.text) - _numbers(cited))

@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from app.answer.engine import AnswerEngine, RetrievalEvent
+from app.answer.entailment import MODEL_DIR, grounded_by_entailment
+from app.answer.grounding import Grounding, check
 from app.conversation import ConversationStore
 from app.index.builder import build_index
 from app.index.embedder import Embedder
@@ -107,6 +109,7 @@ def run_set(
     poisoned: tuple[Settings, set[str]],
     tap: TapClient | None,
     after_each: Callable[[], None] | None = None,
+    ground: Callable[..., Grounding] = check,
 ) -> tuple[list[Audit], list[str], list[str]]:
     """Audit every attack's answer; returns (audits, the LLM's drafted statements, fence problems)."""
     settings, poison_ids = poisoned
@@ -118,7 +121,14 @@ def run_set(
         answers = ask(engine, attack)
         for answer in answers:  # the earlier turns' answers are shown to the user too
             audits.append(
-                audit(answer, attack, index, min_overlap=settings.answer.min_overlap, poison_ids=poison_ids)
+                audit(
+                    answer,
+                    attack,
+                    index,
+                    min_overlap=settings.answer.min_overlap,
+                    poison_ids=poison_ids,
+                    ground=ground,
+                )
             )
             uncited += answer.guard.uncited_statements_removed
             unsupported += answer.guard.unsupported_statements_removed
@@ -242,3 +252,32 @@ def test_replayed_llm_answers_to_the_attack_set_contain_nothing_unsupported(
     assert fences == []
     assert [f for a in audits for f in a.failures] == []
     assert len(drafted) >= len(ATTACKS)  # the recorded model did write statements for the guard to check
+
+
+def test_replayed_llm_answers_in_nli_guard_mode_contain_nothing_unsupported(
+    index: SearchIndex, poisoned: tuple[Settings, set[str]], tmp_path: Path
+) -> None:
+    """``CURBSIDE_ANSWER__GUARD_MODE=nli``: the shipped entailment model decides, numbers / drugs / negations
+    are still exact; every final statement is audited with that same check, and for stray numbers and
+    payloads."""
+    if not (MODEL_DIR / "manifest.json").exists():
+        pytest.skip(f"no entailment model at {MODEL_DIR}: train one with python -m eval.judges.train_nli")
+    settings = poisoned[0]
+    nli = settings.model_copy(update={"answer": settings.answer.model_copy(update={"guard_mode": "nli"})})
+    tap = TapClient(LenientReplay(Cassette.load(CASSETTE)))
+    store = ConversationStore(tmp_path / "conv-nli.sqlite3")
+    try:
+        engine = AnswerEngine(nli, Retriever(index, nli.retrieval), tap, store)
+        audits, drafted, _ = run_set(
+            "replayed, nli guard",
+            engine,
+            attacks=ATTACKS,
+            index=index,
+            poisoned=(nli, poisoned[1]),
+            tap=tap,
+            ground=grounded_by_entailment,
+        )
+    finally:
+        store.close()
+    assert [f for a in audits for f in a.failures] == []
+    assert drafted

@@ -25,7 +25,10 @@ def test_eval_judge_prints_and_writes_the_calibration(
     assert report["sets"]["kqa_nli"]["pairs"] == 25
 
 
-def test_eval_judge_nli_without_a_model_says_what_to_set(capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_judge_nli_without_a_model_says_what_to_set(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CURBSIDE_EVAL__NLI__MODEL_DIR", str(tmp_path / "absent"))
     assert main(["judge", "--judge", "nli", "--limit", "1"]) == 2
     assert "CURBSIDE_EVAL__NLI__MODEL_DIR" in capsys.readouterr().err
 

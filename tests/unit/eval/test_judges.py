@@ -148,9 +148,9 @@ def test_nli_judge_says_what_to_set_when_labels_are_unknown(tiny_nli: Path, tmp_
     assert make_judge("nli", mapped, Settings()).support("dose", ["dose"]).label == "support"
 
 
-def test_nli_judge_without_a_model_folder_says_how_to_set_one() -> None:
+def test_nli_judge_with_a_missing_model_folder_says_how_to_set_one(tmp_path: Path) -> None:
     with pytest.raises(JudgeError, match="CURBSIDE_EVAL__NLI__MODEL_DIR"):
-        make_judge("nli", EvalSettings(nli={"model_dir": None}), Settings())
+        make_judge("nli", EvalSettings(nli={"model_dir": tmp_path / "absent"}), Settings())
 
 
 # -- LLM ---------------------------------------------------------------------------------------------------
@@ -249,7 +249,7 @@ def test_expertqa_mapping_leaves_out_claims_without_evidence_text() -> None:
 
 def test_calibrate_reports_every_set_and_split() -> None:
     report = calibrate(LexicalJudge(), limit=40)
-    assert set(report["sets"]) == {"healthver", "kqa_nli", "expertqa"}
+    assert set(report["sets"]) == {"healthver", "kqa_nli", "expertqa", "covidfact"}
     for entry in report["sets"].values():
         assert entry["pairs"] == 40
         assert entry["tune"]["three_way"]["n"] + entry["holdout"]["three_way"]["n"] == 40
