@@ -4,6 +4,7 @@ curbside eval run --suite ci|full [--composer extractive|generative] [--llm repl
                   [--judge lexical|nli|llm] [--out DIR] [--record]
 curbside eval judge --judge lexical|nli|llm [--set healthver|kqa_nli|expertqa] [--limit N] [--llm ...]
 curbside eval retrieval [--limit N] [--set ...]
+curbside eval comparison [--split validation|train] [--limit N]
 curbside bench [--quick] [--only PART]
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.settings import Settings
+from eval.datasets import RETRIEVAL_SETS
 
 REPORTS = Path(__file__).resolve().parent / "reports"
 
@@ -41,6 +43,29 @@ def cmd_retrieval(args: argparse.Namespace, settings: Settings) -> int:
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(markdown_table(report))
     print(f"\nwritten: {out}")
+    return 0
+
+
+def cmd_comparison(args: argparse.Namespace, settings: Settings) -> int:
+    from app.answer.engine import AnswerEngine
+    from app.index.manifest import IndexMismatch
+    from eval.comparison import evaluate, load_records, markdown
+
+    try:
+        retriever = _retriever(settings)
+    except IndexMismatch as exc:
+        return _err(str(exc))
+    engine = AnswerEngine(settings, retriever, llm=None, conversations=None)
+    records = load_records(args.split, args.limit)
+    report = evaluate(
+        engine.ask, retriever, records, split=args.split, log=lambda m: print(m, file=sys.stderr)
+    )
+    summary = report.summary()
+    out = Path(args.out) if args.out else REPORTS / "comparison.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"summary": summary, "rows": report.rows}, indent=2) + "\n")
+    print(markdown(summary))
+    print(f"\n{summary['seconds']}s (extractive composer); written: {out}")
     return 0
 
 
@@ -185,12 +210,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     j.add_argument("--out", help="folder (default eval/reports/judge-<name>/)")
     r = sub.add_parser("retrieval", help="recall@10, nDCG@10, MRR for BM25, dense and hybrid")
     r.add_argument("--limit", type=int, help="questions per set (seeded sample); default all")
-    r.add_argument("--set", action="append", choices=["pubmedqa", "bioasq", "medicationqa"])
+    r.add_argument("--set", action="append", choices=list(RETRIEVAL_SETS))
     r.add_argument("--out", help="report path (default eval/reports/retrieval.json)")
+    c = sub.add_parser(
+        "comparison",
+        help="Evidence Inference comparison questions: cites the trial, quotes its result, retrieval ceiling",
+    )
+    c.add_argument("--split", default="validation", choices=["train", "validation"])
+    c.add_argument("--limit", type=int, help="questions (seeded sample); default all of the split")
+    c.add_argument("--out", help="report path (default eval/reports/comparison.json)")
     b = sub.add_parser("bench", help="speed benchmarks")
     b.add_argument("--quick", action="store_true", help="fewer repetitions")
     b.add_argument("--only", action="append", help="run only these parts")
     args = p.parse_args(argv)
     settings = Settings()
-    handlers = {"retrieval": cmd_retrieval, "bench": cmd_bench, "run": cmd_run, "judge": cmd_judge}
+    handlers = {
+        "retrieval": cmd_retrieval,
+        "bench": cmd_bench,
+        "run": cmd_run,
+        "judge": cmd_judge,
+        "comparison": cmd_comparison,
+    }
     return handlers[args.command](args, settings)

@@ -223,6 +223,7 @@
       const open = el("button", { type: "button", class: "ref-open", text: ref.label });
       open.addEventListener("click", () => openSource(open, turn, ref.number, true));
       item.append(open);
+      if (ref.study_type) item.append(" ", el("span", { class: "study-type", text: ref.study_type }));
       if (url) {
         item.append(" ", el("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: "ref-link", text: "link" }));
       }
@@ -372,7 +373,12 @@
       return;
     }
     els.sourceTitle.textContent = "[" + n + "] " + (ref.title || ref.label);
-    const meta = [ref.organization, ref.year, ref.section && ref.section !== ref.title ? ref.section : null]
+    const meta = [
+      ref.organization,
+      ref.year,
+      ref.section && ref.section !== ref.title ? ref.section : null,
+      ref.study_type,
+    ]
       .filter(Boolean)
       .join(" · ");
     els.sourceMeta.textContent = meta;
