@@ -100,3 +100,48 @@ def test_passages_carry_study_type_research_only() -> None:
     label = CorpusRecord(id="label:a:b", source_type="fda_label", text="Take one tablet daily.")
     got = {p.record_id: p.study_type for p in passages_from_records([research, label], ChunkParams())}
     assert got == {"pmid:2": RANDOMISED_TRIAL, "label:a:b": None}
+
+
+def test_reference_carries_the_study_type_into_label_json_and_markdown() -> None:
+    from app.corpus.chunker import chunk_record
+    from app.schema import SECTION_KEYS, SECTION_TITLES, Answer, Backend, Quote, Reference, Section, Statement
+
+    rec = CorpusRecord(
+        id="pmid:15667660",
+        source_type="research",
+        title="Suppression of MMP-9 by doxycycline in brain arteriovenous malformations",
+        organization="BMC Neurology",
+        year=2005,
+        pmid="15667660",
+        text="Results: Doxycycline at 10 and 100 μg/ml significantly decreased MMP-9 levels in AVM tissues.",
+    )
+    (p,) = passages_from_records([rec], ChunkParams())
+    assert p.study_type == UNKNOWN  # no design cue in this sentence: never a guess
+    p = p.model_copy(update={"study_type": RANDOMISED_TRIAL})
+    quote = p.sentence_texts()[0]
+    assert not quote.startswith("Results:")
+    ref = Reference.from_passage(1, p, Quote(text=quote, start=p.sentences[0].start, end=p.sentences[0].end))
+    assert ref.study_type == RANDOMISED_TRIAL
+    assert ref.label == (
+        "Suppression of MMP-9 by doxycycline in brain arteriovenous malformations (BMC Neurology, 2005)"
+    )
+    answer = Answer(
+        question="q",
+        standalone_question="q",
+        sections=[
+            Section(
+                key=k,
+                title=SECTION_TITLES[k],
+                statements=[Statement(text=quote, citations=[1])] if k == "research" else [],
+            )
+            for k in SECTION_KEYS
+        ],
+        references=[ref],
+        disclaimer="d",
+        backend=Backend(composer="extractive"),
+    )
+    assert '"study_type":"randomised trial"' in answer.model_dump_json()
+    assert f"1. {ref.label} [randomised trial] <https://pubmed.ncbi.nlm.nih.gov/15667660/>" in (
+        answer.to_markdown()
+    )
+    assert chunk_record(rec)[0].study_type is None  # derived at build time, not by the chunker
