@@ -399,6 +399,12 @@
         if (els.source.getAttribute("data-passage") !== wanted) return;
         const quotes = ref.quotes && ref.quotes.length ? ref.quotes : [ref.quote];
         els.sourceText.replaceChildren(...highlighted(passage.text, quotes));
+        // each research article keeps its own licence (CC BY, CC BY-NC …): shown with the source
+        if (ref.source_type === "research" && passage.license && passage.license !== "unknown") {
+          els.sourceMeta.textContent = [els.sourceMeta.textContent, "Licence: " + passage.license]
+            .filter(Boolean)
+            .join(" · ");
+        }
         els.source.setAttribute("data-loaded", "true");
         const first = els.sourceText.querySelector("mark");
         if (first) els.source.scrollTop = Math.max(0, first.offsetTop - 96); // the quote in view
