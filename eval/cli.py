@@ -49,7 +49,7 @@ def cmd_retrieval(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_comparison(args: argparse.Namespace, settings: Settings) -> int:
     from app.answer.engine import AnswerEngine
     from app.index.manifest import IndexMismatch
-    from eval.comparison import evaluate, load_records, markdown
+    from eval.comparison import ComparisonReport, evaluate, load_records, markdown
 
     try:
         retriever = _retriever(settings)
@@ -57,13 +57,22 @@ def cmd_comparison(args: argparse.Namespace, settings: Settings) -> int:
         return _err(str(exc))
     engine = AnswerEngine(settings, retriever, llm=None, conversations=None)
     records = load_records(args.split, args.limit)
-    report = evaluate(
-        engine.ask, retriever, records, split=args.split, log=lambda m: print(m, file=sys.stderr)
-    )
-    summary = report.summary()
     out = Path(args.out) if args.out else REPORTS / "comparison.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"summary": summary, "rows": report.rows}, indent=2) + "\n")
+
+    def save(report: ComparisonReport) -> None:
+        out.write_text(json.dumps({"summary": report.summary(), "rows": report.rows}, indent=2) + "\n")
+
+    report = evaluate(
+        engine.ask,
+        retriever,
+        records,
+        split=args.split,
+        log=lambda m: print(m, file=sys.stderr),
+        checkpoint=save,
+    )
+    save(report)
+    summary = report.summary()
     print(markdown(summary))
     print(f"\n{summary['seconds']}s (extractive composer); written: {out}")
     return 0

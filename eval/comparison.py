@@ -147,6 +147,7 @@ def evaluate(
     *,
     split: str,
     log: Callable[[str], None] = lambda _m: None,
+    checkpoint: Callable[[ComparisonReport], None] | None = None,
 ) -> ComparisonReport:
     """Ask every question, score the answers, and measure the retrieval ceiling on the same questions."""
     report = ComparisonReport(split=split)
@@ -179,6 +180,9 @@ def evaluate(
         )
         if i % 25 == 0:
             log(f"{i}/{len(records)} questions")
+            if checkpoint is not None:
+                report.seconds = time.perf_counter() - start
+                checkpoint(report)  # a partial report survives an interrupted run
     report.seconds = time.perf_counter() - start
     return report
 
