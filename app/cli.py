@@ -124,6 +124,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             corpus_dir=settings.paths.corpus_dir,
             skip_bad=args.skip_bad,
             source_type=args.source_type,
+            sections=args.sections,
         )
     except CorpusError as exc:
         return _err(
@@ -219,7 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("ingest", help="normalise sources into the corpus schema")
     g.add_argument("paths", nargs="+")
-    g.add_argument("--type", required=True, choices=["jsonl", "openfda", "spl", "pubmed", "markdown"])
+    g.add_argument("--type", required=True, choices=["jsonl", "openfda", "spl", "pubmed", "pmc", "markdown"])
+    g.add_argument(
+        "--sections",
+        default="abstract",
+        choices=["abstract", "results", "all"],
+        help="pmc: the abstract only (default), plus the results sections, or plus every body section",
+    )
     g.add_argument(
         "--source-type", choices=["guideline", "fda_label", "research"], help="override (markdown)"
     )

@@ -55,6 +55,11 @@ class Citable(BaseModel):
     set_id: str | None = None
     drug: str | None = None
     brand: str | None = None
+    study_type: str | None = Field(
+        None,
+        description="research only: randomised trial, systematic review / meta-analysis, cohort, "
+        "case-control, case report, narrative review, basic science or unknown (app.corpus.study_type)",
+    )
 
 
 CITABLE_FIELDS = frozenset(Citable.model_fields)
@@ -284,7 +289,8 @@ class Answer(BaseModel):
             out.append("## References\n")
             for ref in self.references:
                 link = ref.url or (f"https://pubmed.ncbi.nlm.nih.gov/{ref.pmid}/" if ref.pmid else "")
-                out.append(f"{ref.number}. {ref.label}" + (f" <{link}>" if link else ""))
+                kind = f" [{ref.study_type}]" if ref.study_type else ""
+                out.append(f"{ref.number}. {ref.label}{kind}" + (f" <{link}>" if link else ""))
                 out.append(f'   > "{ref.quote.text}"')
             out.append("")
         if self.follow_ups:

@@ -9,6 +9,7 @@ curbside eval relevance [--set medicationqa|bioasq|pubmedqa|evidence_inference|a
                         [--limit N] [--json out.json]
 curbside eval focus [--split validation|train|all] [--labels-only]
 curbside eval emergency [--split all|train|validation]
+curbside eval comparison [--split validation|train] [--limit N]
 curbside bench [--quick] [--only PART]
 """
 
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.settings import Settings
+from eval.datasets import RETRIEVAL_SETS
 
 REPORTS = Path(__file__).resolve().parent / "reports"
 
@@ -92,6 +94,38 @@ def cmd_emergency(args: argparse.Namespace, settings: Settings) -> int:
     report, ok = evaluate(args.split)
     print(report)
     return 0 if ok else 1
+
+
+def cmd_comparison(args: argparse.Namespace, settings: Settings) -> int:
+    from app.answer.engine import AnswerEngine
+    from app.index.manifest import IndexMismatch
+    from eval.comparison import ComparisonReport, evaluate, load_records, markdown
+
+    try:
+        retriever = _retriever(settings)
+    except IndexMismatch as exc:
+        return _err(str(exc))
+    engine = AnswerEngine(settings, retriever, llm=None, conversations=None)
+    records = load_records(args.split, args.limit)
+    out = Path(args.out) if args.out else REPORTS / "comparison.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save(report: ComparisonReport) -> None:
+        out.write_text(json.dumps({"summary": report.summary(), "rows": report.rows}, indent=2) + "\n")
+
+    report = evaluate(
+        engine.ask,
+        retriever,
+        records,
+        split=args.split,
+        log=lambda m: print(m, file=sys.stderr),
+        checkpoint=save,
+    )
+    save(report)
+    summary = report.summary()
+    print(markdown(summary))
+    print(f"\n{summary['seconds']}s (extractive composer); written: {out}")
+    return 0
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -249,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     j.add_argument("--out", help="folder (default eval/reports/judge-<name>/)")
     r = sub.add_parser("retrieval", help="recall@10, nDCG@10, MRR for BM25, dense and hybrid")
     r.add_argument("--limit", type=int, help="questions per set (seeded sample); default all")
-    r.add_argument("--set", action="append", choices=["pubmedqa", "bioasq", "medicationqa"])
+    r.add_argument("--set", action="append", choices=list(RETRIEVAL_SETS))
     r.add_argument("--out", help="report path (default eval/reports/retrieval.json)")
     rel = sub.add_parser(
         "relevance",
@@ -275,6 +309,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     e = sub.add_parser("emergency", help="emergency detection: confusion matrix, recall, precision")
     e.add_argument("--split", choices=["validation", "train", "all"], default="all")
+    c = sub.add_parser(
+        "comparison",
+        help="Evidence Inference comparison questions: cites the trial, quotes its result, retrieval ceiling",
+    )
+    c.add_argument("--split", default="validation", choices=["train", "validation"])
+    c.add_argument("--limit", type=int, help="questions (seeded sample); default all of the split")
+    c.add_argument("--out", help="report path (default eval/reports/comparison.json)")
     b = sub.add_parser("bench", help="speed benchmarks")
     b.add_argument("--quick", action="store_true", help="fewer repetitions")
     b.add_argument("--only", action="append", help="run only these parts")
@@ -288,5 +329,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "judge": cmd_judge,
         "focus": cmd_focus,
         "emergency": cmd_emergency,
+        "comparison": cmd_comparison,
     }
     return handlers[args.command](args, settings)

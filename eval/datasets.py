@@ -16,6 +16,8 @@ RETRIEVAL_SETS = {
     "pubmedqa": ("retrieval/pubmedqa.jsonl", "research"),
     "bioasq": ("retrieval/bioasq.jsonl", "research"),
     "medicationqa": ("retrieval/medicationqa.jsonl", "fda_label"),
+    # Evidence Inference 2.0: "how does INTERVENTION compare with COMPARATOR for OUTCOME?" → the trial
+    "evidence_inference": ("retrieval/evidence_inference.jsonl", "research"),
 }
 
 

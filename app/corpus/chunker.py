@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from app.schema import CITABLE_FIELDS, CorpusRecord, Passage, Span
 
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3  # 3: research sentence spans start after a structured-abstract label
 
 # Abbreviations after which a period does not end a sentence (lower-cased, without the period). Units
 # ("mg", "mL") are deliberately absent: label sentences often end with a dose.
@@ -118,6 +118,29 @@ def _split_long(text: str, span: Span, max_words: int) -> list[Span]:
     return pieces
 
 
+# A label at the start of a sentence: up to five words, the first capitalised, no digits or full stops,
+# then a colon ("BACKGROUND:", "Method/design:", "MAIN OUTCOME MEASURES:"); or an upper-case heading alone
+# on its line ("BACKGROUND & AIMS").
+_LABEL = re.compile(r"(?:[A-Z][A-Za-z&/,()'\- ]{0,60}?:[ \t]+|[A-Z][A-Z &/,\-]{2,60}\n\s*)")
+
+
+def label_end(sentence: str) -> int:
+    """Length of the structured-abstract label that starts ``sentence`` (0 when there is none)."""
+    m = _LABEL.match(sentence)
+    if not m:
+        return 0
+    label = m.group(0).strip().rstrip(":")
+    if any(c.isdigit() or c == "." for c in label) or len(label.split()) > 5:
+        return 0
+    return m.end() if m.end() < len(sentence) else 0
+
+
+def _after_label(text: str, span: Span) -> Span:
+    """``span`` without the structured-abstract label it starts with (quotes never include a label)."""
+    cut = label_end(text[span.start : span.end])
+    return Span(start=span.start + cut, end=span.end) if cut else span
+
+
 def _n_words(text: str, span: Span) -> int:
     return len(text[span.start : span.end].split())
 
@@ -157,9 +180,14 @@ def chunk_spans(text: str, params: ChunkParams) -> list[list[Span]]:
 
 
 def chunk_record(record: CorpusRecord, params: ChunkParams | None = None) -> list[Passage]:
-    """Split one record into passages that keep all its metadata and their sentence offsets."""
+    """Split one record into passages that keep all its metadata and their sentence offsets.
+
+    In research records a sentence that starts with a structured-abstract label ("RESULTS: …") is recorded
+    from after the label: the passage text keeps the label, its quotable sentences do not.
+    """
     params = params or ChunkParams()
     text = record.text
+    research = record.source_type == "research"
     out: list[Passage] = []
     for i, group in enumerate(chunk_spans(text, params)):
         start, end = group[0].start, group[-1].end
@@ -172,7 +200,10 @@ def chunk_record(record: CorpusRecord, params: ChunkParams | None = None) -> lis
                 chunk=i,
                 text=body,
                 license=record.license,
-                sentences=[Span(start=s.start - start, end=s.end - start) for s in group],
+                sentences=[
+                    Span(start=s.start - start, end=s.end - start)
+                    for s in (_after_label(text, x) if research else x for x in group)
+                ],
             )
         )
     return out

@@ -21,6 +21,7 @@ from app.corpus.errors import CorpusError
 from app.corpus.jsonl import corpus_files, iter_jsonl, open_text, write_jsonl_gz
 from app.corpus.markdown import load_markdown
 from app.corpus.openfda import load_openfda
+from app.corpus.pmc import load_pmc
 from app.corpus.pubmed import load_pubmed
 from app.corpus.sources import LoadContext, Loader, Located
 from app.corpus.spl import load_spl
@@ -69,6 +70,7 @@ LOADERS: dict[str, Loader] = {
     "openfda": load_openfda,
     "spl": load_spl,
     "pubmed": load_pubmed,
+    "pmc": load_pmc,
     "markdown": load_markdown,
 }
 
@@ -78,6 +80,7 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     "openfda": (".json", ".json.gz", ".json.zip", ".jsonl", ".jsonl.gz", ".ndjson"),
     "spl": (".xml", ".xml.gz", ".zip"),
     "pubmed": (".xml", ".xml.gz"),
+    "pmc": (".nxml", ".nxml.gz", ".xml", ".xml.gz", ".tar.gz", ".tgz"),
     "markdown": (".md", ".markdown", ".txt"),
 }
 
@@ -150,7 +153,20 @@ def expand_paths(paths: Sequence[Path], kind: str) -> list[Path]:
 def default_output(paths: Sequence[Path], corpus_dir: Path) -> Path:
     name = paths[0].resolve().name
     lower = name.lower()
-    for suffix in (".gz", ".zip", ".jsonl", ".ndjson", ".json", ".xml", ".markdown", ".md", ".txt"):
+    for suffix in (
+        ".gz",
+        ".tgz",
+        ".tar",
+        ".zip",
+        ".jsonl",
+        ".ndjson",
+        ".json",
+        ".nxml",
+        ".xml",
+        ".markdown",
+        ".md",
+        ".txt",
+    ):
         if lower.endswith(suffix):
             name, lower = name[: -len(suffix)], lower[: -len(suffix)]
     return corpus_dir / "ingested" / f"{name or 'ingested'}.jsonl.gz"
@@ -201,6 +217,7 @@ def ingest(
     corpus_dir: Path = Path("corpus"),
     skip_bad: bool = False,
     source_type: SourceType | None = None,
+    sections: str = "abstract",
 ) -> IngestReport:
     """Read ``paths`` as ``kind`` sources and write them as one corpus file (see the module docstring)."""
     if not paths:
@@ -210,7 +227,7 @@ def ingest(
     if not out.name.endswith(".jsonl.gz"):
         raise CorpusError(out, None, "the output file name must end in .jsonl.gz (the corpus format)")
     loader = LOADERS[kind]
-    ctx = LoadContext(skip_bad=skip_bad, source_type=source_type)
+    ctx = LoadContext(skip_bad=skip_bad, source_type=source_type, sections=sections)
     taken = existing_ids(corpus_dir, exclude=out)
     seen: dict[str, tuple[str, int | None]] = {}
     records: list[CorpusRecord] = []

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from app.corpus.chunker import ChunkParams, chunk_record
+from app.corpus.repair import repair_fragments
+from app.corpus.study_type import study_type_of
 from app.schema import CorpusRecord, Passage
 
 # Label sections left out of the default 'clinical' profile: together they are ~40% of the label text
@@ -49,9 +51,21 @@ def in_profile(record: CorpusRecord, profile: str) -> bool:
 def passages_from_records(
     records: Iterable[CorpusRecord], params: ChunkParams, profile: str = "clinical"
 ) -> Iterator[Passage]:
-    for record in records:
-        if in_profile(record, profile):
-            yield from chunk_record(record, params)
+    for original in records:
+        if in_profile(original, profile):
+            record = repaired(original)
+            study_type = study_type_of(record)
+            for p in chunk_record(record, params):
+                yield p.model_copy(update={"study_type": study_type}) if study_type else p
+
+
+def repaired(record: CorpusRecord) -> CorpusRecord:
+    """A research record with its text trimmed to whole words and sentences (``repair.repair_fragments``);
+    other records as they are. Done at build time, so the shipped data stays as its source gave it."""
+    if record.source_type != "research":
+        return record
+    text = repair_fragments(record.text)
+    return record if text == record.text else record.model_copy(update={"text": text})
 
 
 def embedding_text(p: Passage) -> str:

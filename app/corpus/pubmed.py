@@ -5,7 +5,9 @@ Reads ``PubmedArticleSet/PubmedArticle/MedlineCitation`` (also a bare ``PubmedAr
 article title, the journal as organisation, the publication year (``PubDate/Year``, else the first year
 in ``MedlineDate``, else the electronic ``ArticleDate``), the DOI and the abstract as text: a structured
 abstract keeps its labels, one ``LABEL: text`` paragraph per line, as in the shipped PubMedQA records.
-An article without an abstract is left out and reported (a title alone is not evidence).
+An article without an abstract is left out and reported (a title alone is not evidence). The article's
+publication types (``PublicationTypeList``) are kept in the provenance as ``[publication types: A; B]``,
+where the study-type classifier (``app/corpus/study_type.py``) reads them.
 Files may be gzipped (``pubmed25n0001.xml.gz``).
 """
 
@@ -141,6 +143,7 @@ def _article(item: ET.Element, doc: XmlDoc, where: str, ctx: LoadContext) -> Loc
             if eloc.get("EIdType") == "doi" and _text(eloc):
                 doi = _text(eloc)
                 break
+    types = [_text(t) for t in article.iterfind("PublicationTypeList/PublicationType") if _text(t)]
     return _record(
         ctx,
         where,
@@ -153,6 +156,7 @@ def _article(item: ET.Element, doc: XmlDoc, where: str, ctx: LoadContext) -> Loc
         text=text,
         doi=doi,
         abstract=abstract,
+        publication_types=types,
     )
 
 
@@ -199,6 +203,7 @@ def _record(
     text: str,
     doi: str | None,
     abstract: ET.Element | None,
+    publication_types: list[str] | None = None,
 ) -> Located | None:
     copyright_note = _text(abstract.find("CopyrightInformation")) if abstract is not None else ""
     license_ = "PubMed abstract; " + (copyright_note or "copyright remains with the publisher")
@@ -217,5 +222,6 @@ def _record(
         pmid=pmid,
         doi=doi,
         license=license_,
-        provenance=f"{Path(where).name}:{line}" if line else Path(where).name,
+        provenance=(f"{Path(where).name}:{line}" if line else Path(where).name)
+        + (f" [publication types: {'; '.join(publication_types)}]" if publication_types else ""),
     )

@@ -40,6 +40,7 @@ class LoadContext:
 
     skip_bad: bool = False
     source_type: SourceType | None = None
+    sections: str = "abstract"  # PMC/JATS: abstract | results | all (which parts become records)
     errors: list[CorpusError] = field(default_factory=list)
     skipped: list[CorpusError] = field(default_factory=list)
 

@@ -223,6 +223,7 @@
       const open = el("button", { type: "button", class: "ref-open", text: ref.label });
       open.addEventListener("click", () => openSource(open, turn, ref.number, true));
       item.append(open);
+      if (ref.study_type) item.append(" ", el("span", { class: "study-type", text: ref.study_type }));
       if (url) {
         item.append(" ", el("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: "ref-link", text: "link" }));
       }
@@ -384,7 +385,12 @@
       return;
     }
     els.sourceTitle.textContent = "[" + n + "] " + (ref.title || ref.label);
-    const meta = [ref.organization, ref.year, ref.section && ref.section !== ref.title ? ref.section : null]
+    const meta = [
+      ref.organization,
+      ref.year,
+      ref.section && ref.section !== ref.title ? ref.section : null,
+      ref.study_type,
+    ]
       .filter(Boolean)
       .join(" · ");
     els.sourceMeta.textContent = meta;
@@ -405,6 +411,12 @@
         if (els.source.getAttribute("data-passage") !== wanted) return;
         const quotes = ref.quotes && ref.quotes.length ? ref.quotes : [ref.quote];
         els.sourceText.replaceChildren(...highlighted(passage.text, quotes));
+        // each research article keeps its own licence (CC BY, CC BY-NC …): shown with the source
+        if (ref.source_type === "research" && passage.license && passage.license !== "unknown") {
+          els.sourceMeta.textContent = [els.sourceMeta.textContent, "Licence: " + passage.license]
+            .filter(Boolean)
+            .join(" · ");
+        }
         els.source.setAttribute("data-loaded", "true");
         const first = els.sourceText.querySelector("mark");
         if (first) els.source.scrollTop = Math.max(0, first.offsetTop - 96); // the quote in view

@@ -233,7 +233,7 @@ def test_default_output_is_named_after_the_first_input(tmp_path: Path) -> None:
 
 
 def test_every_loader_is_registered() -> None:
-    assert set(LOADERS) == {"jsonl", "openfda", "spl", "pubmed", "markdown"}
+    assert set(LOADERS) == {"jsonl", "openfda", "spl", "pubmed", "pmc", "markdown"}
     ctx = LoadContext()
     assert [x.record.id for x in LOADERS["pubmed"](PUBMED, ctx)] == ["pmid:36765305", "pmid:37160881"]
 

@@ -59,3 +59,22 @@ def test_eval_run_on_a_tiny_suite_writes_reports_and_exits_1_on_a_missed_thresho
     assert "extractive.statements" in captured.err
     assert "| citation recall (ALCE) |" in captured.out
     assert {p.name for p in out.iterdir()} >= {"report.json", "report.md", "chart.png", "failures.md"}
+
+
+def test_eval_comparison_prints_the_three_rates_and_writes_rows(
+    tmp_path: Path,
+    fixture_index: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("corpus_dir", "index_dir", "embedding_cache_dir", "data_dir"):
+        monkeypatch.setenv(f"CURBSIDE_PATHS__{name.upper()}", str(getattr(fixture_index.paths, name)))
+    out = tmp_path / "comparison.json"
+    assert main(["comparison", "--split", "validation", "--limit", "3", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "validation split: 3 questions" in printed
+    assert "| research section cites the trial |" in printed
+    assert "| retrieval ceiling: trial in the top 10 research records |" in printed
+    report = json.loads(out.read_text())
+    assert report["summary"]["questions"] == 3
+    assert [r["qid"].startswith("evinf:") for r in report["rows"]] == [True, True, True]
