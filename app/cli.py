@@ -60,7 +60,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _load_retriever(settings: Settings):  # type: ignore[no-untyped-def]
-    from app.index.loaded import SearchIndex
+    from app.index.search_index import SearchIndex
     from app.retrieval import Retriever
 
     return Retriever(SearchIndex.load(settings), settings.retrieval)

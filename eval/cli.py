@@ -21,7 +21,7 @@ REPORTS = Path(__file__).resolve().parent / "reports"
 
 
 def _retriever(settings: Settings):  # type: ignore[no-untyped-def]
-    from app.index.loaded import SearchIndex
+    from app.index.search_index import SearchIndex
     from app.retrieval import Retriever
 
     return Retriever(SearchIndex.load(settings), settings.retrieval)

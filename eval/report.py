@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.settings import ROOT, Settings
 from eval.judges.base import Judge
 from eval.judges.lexical import best_match

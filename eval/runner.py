@@ -24,7 +24,7 @@ from typing import Any
 from app.answer.draft import DraftStatement
 from app.answer.engine import AnswerEngine, AnswerEvent, RetrievalEvent
 from app.answer.generative import evidence_block, parse_section
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.llm.base import LLMClient
 from app.retrieval import Retriever
 from app.schema import SECTION_KEYS, Answer, Hit, Passage, SectionKey

@@ -125,7 +125,7 @@ class AnswerEngine:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, with_llm: bool = True) -> AnswerEngine:
-        from app.index.loaded import SearchIndex
+        from app.index.search_index import SearchIndex
         from app.llm import make_client
 
         retriever = Retriever(SearchIndex.load(settings), settings.retrieval)

@@ -22,7 +22,7 @@ from app.answer.engine import AnswerEngine
 from app.answer.generative import parse_section
 from app.answer.grounding import check
 from app.corpus.chunker import record_id_of
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.llm.base import Completion, LLMClient, Message
 from app.schema import Answer, SectionKey
 from eval.cassettes import Call, Cassette, CassetteMiss, RecordingClient, ReplayClient, messages_key

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.index.embedder import Embedder
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.llm.base import Completion, Message
 from app.settings import Settings
 from eval.cassettes import CassetteMiss
