@@ -109,8 +109,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_judge(args: argparse.Namespace, settings: Settings) -> int:
-    from eval.calibration import calibrate, markdown
     from eval.judges import JudgeError, make_judge
+    from eval.judges.calibration import calibrate, markdown
     from eval.settings import EvalSettings
 
     cfg = EvalSettings()
@@ -194,3 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     handlers = {"retrieval": cmd_retrieval, "bench": cmd_bench, "run": cmd_run, "judge": cmd_judge}
     return handlers[args.command](args, settings)
+
+
+def bench_main(argv: Sequence[str] | None = None) -> int:
+    """``curbside bench ...``: the same as ``curbside eval bench ...``."""
+    return main(["bench", *(sys.argv[1:] if argv is None else argv)])

@@ -5,7 +5,7 @@ packaged all-MiniLM-L6-v2 weights (word embeddings frozen), fine-tuned offline o
     python -m eval.judges.train_nli [--out eval/judges/nli-minilm] [--synthetic 1500] [--epochs 1] [--seed 13]
 
 Training data — nothing the reported calibration is measured on:
-- HealthVer dev, **tune split only** (``eval/calibration.py``): supports → support, refutes → contradict,
+- HealthVer dev, **tune split only** (``calibration.py``): supports → support, refutes → contradict,
   neutral → neutral. The held-out split, K-QA NLI and ExpertQA are never seen.
 - Synthetic pairs from the shipped corpus (seeded): a passage window and one of its sentences —
   *support*: the sentence itself, or its longest clause; *contradict*: a number in it changed, or its
@@ -28,8 +28,8 @@ from pathlib import Path
 from app.corpus.chunker import split_sentences
 from app.corpus.jsonl import load_corpus
 from app.settings import ROOT
-from eval.calibration import HEALTHVER, load_healthver
 from eval.datasets import DATA
+from eval.judges.calibration import HEALTHVER, load_healthver
 from eval.settings import EVAL_DIR
 
 LABEL_IDS = {"support": 0, "neutral": 1, "contradict": 2}

@@ -15,7 +15,8 @@ from app.index.search_index import SearchIndex
 from app.llm.base import Completion, Message
 from app.settings import Settings
 from eval.cassettes import CassetteMiss
-from eval.runner import RunResult, run_suite
+from eval.results import RunResult
+from eval.runner import run_suite
 from eval.suites import Suite
 
 QUESTIONS = [
