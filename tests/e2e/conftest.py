@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
-from tests.integration.api.live import LiveServer, server_env
+from eval.live_server import LiveServer, server_env
 
 CHROMIUM = os.environ.get("CURBSIDE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from app.settings import Settings
-from tests.integration.api.live import LiveServer, server_env
+from eval.live_server import LiveServer, server_env
 
 FLAGSHIP = "What are the benefits of low-dose naltrexone?"
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from app.settings import Settings
-from tests.integration.api.live import LiveServer, server_env
+from eval.live_server import LiveServer, server_env
 
 
 @pytest.fixture(scope="package")

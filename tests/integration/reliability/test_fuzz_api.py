@@ -30,7 +30,7 @@ from schemathesis.core.transport import Response
 
 from app.api.models import Problem, RetrievalEventData, SectionEventData
 from app.schema import Answer
-from tests.integration.api.live import LiveServer
+from eval.live_server import LiveServer
 from tests.integration.api.sse import frames
 from tests.integration.reliability.tally import FUZZ
 
