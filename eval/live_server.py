@@ -14,6 +14,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -192,3 +194,14 @@ class LiveServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+@contextmanager
+def serving(settings: Settings, root: Path, extra: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """A started, ready server over ``settings``' index, its data and log under ``root``; stopped after."""
+    server = LiveServer(server_env(settings, root / "var", extra), root / "server.log").start()
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
