@@ -85,7 +85,7 @@ def part_api(settings: Settings, quick: bool) -> dict[str, Any]:
         server = LiveServer(server_env(settings, Path(tmp) / "var"), Path(tmp) / "server.log")
         server.start(START_TIMEOUT_S)
         try:
-            server.wait_ready(START_TIMEOUT_S)
+            server.wait_ready(START_TIMEOUT_S, fail_fast=True)
             ready_s = time.perf_counter() - started
             for q in questions[:10]:  # warm-up: first calls load lazy pieces
                 httpx.post(f"{server.url}/v1/answers", json={"question": q}, timeout=REQUEST_TIMEOUT_S)

@@ -203,7 +203,7 @@ def part_soak(settings: Settings, quick: bool) -> dict[str, Any]:
         server.start(START_TIMEOUT_S)
         pid = server.pid
         try:
-            server.wait_ready(START_TIMEOUT_S)
+            server.wait_ready(START_TIMEOUT_S, fail_fast=True)
             out["ready_s"] = round(time.perf_counter() - started, 1)
             for q in questions[:8]:  # warm-up: the first calls load lazy pieces
                 httpx.post(f"{server.url}/v1/answers", json={"question": q}, timeout=REQUEST_TIMEOUT_S)
