@@ -12,10 +12,10 @@ CONVERSATION_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 FLAGSHIP = "What are the benefits of low-dose naltrexone?"
 
-# A question needs a letter or a digit: the engine's ``clean_question`` rejects one with neither, with a
-# sentence saying so. The schemas say it with this pattern, which is exactly ``str.isalnum`` as Python's
-# ``re`` reads it (what schemathesis and hypothesis generate from); it is declared, not validated again.
-HAS_ALNUM = r"[^\W_]"
+# A question needs a letter or a digit: the engine's ``clean_question`` rejects one with neither
+# (``str.isalnum``: Unicode letters L* and numbers N*), with a sentence saying so. The schemas declare it with
+# this JSON Schema (ECMA-262, Unicode) pattern; the server enforces it there, not again in pydantic.
+HAS_ALNUM = r"[\p{L}\p{N}]"
 
 
 # -- problems ----------------------------------------------------------------------------------------------

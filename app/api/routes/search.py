@@ -36,7 +36,7 @@ async def search(
             min_length=1,
             description="the query (with at least one letter or digit)",
             examples=["naltrexone dose for alcohol use disorder"],
-            # Documented, and enforced by clean_question (str.isalnum) exactly as Python's re reads it.
+            # Declared here, enforced by clean_question (str.isalnum) below.
             json_schema_extra={"pattern": HAS_ALNUM},
         ),
     ],

@@ -38,7 +38,7 @@ from schemathesis.checks import CheckFunction
 from schemathesis.core.transport import Response
 
 from app.api.models import AnswerStreamEvent, ChatCompletionStreamEvent
-from eval.live_server import LiveServer
+from eval.live_server import ROOT, LiveServer
 from tests.integration.api.sse import frames
 from tests.integration.reliability.tally import FUZZ
 
@@ -217,6 +217,8 @@ def test_schemathesis_run_with_every_check_finds_nothing(live: LiveServer, tmp_p
     cli = Path(sys.executable).with_name("schemathesis")
     command = [
         str(cli),
+        "--config-file",
+        str(ROOT / "schemathesis.toml"),
         "run",
         f"{live.url}/openapi.json",
         "--checks",
