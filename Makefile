@@ -33,6 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check app eval tests
 	$(BIN)/ruff format --check app eval tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix app eval tests

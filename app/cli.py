@@ -1,4 +1,4 @@
-"""The `curbside` command: serve | ask | search | index | ingest | eval | bench | config."""
+"""The `curbside` command: serve | ask | search | index | ingest | config; eval | bench | soak plug in."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import argparse
 import json
 import os
 import sys
+import tomllib
 from collections.abc import Sequence
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from app.settings import Settings, settings_table
+from app.settings import ROOT, Settings, settings_table
 
 
 def _err(msg: str) -> int:
@@ -60,7 +62,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _load_retriever(settings: Settings):  # type: ignore[no-untyped-def]
-    from app.index.loaded import SearchIndex
+    from app.index.search_index import SearchIndex
     from app.retrieval import Retriever
 
     return Retriever(SearchIndex.load(settings), settings.retrieval)
@@ -173,12 +175,35 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return int(serve(settings))
 
 
-def _run_eval_cli(argv: Sequence[str]) -> int:
-    import importlib
+COMMANDS_GROUP = "curbside.commands"
+"""Entry-point group of the commands other packages plug in (the eval harness: ``eval``, ``bench``, ``soak``).
 
-    # `eval` imports `app`, never the reverse: the entry point reaches it only by name.
-    module = importlib.import_module("eval.cli")
-    return int(module.main(list(argv)))
+Each entry point names a ``main(argv) -> int``. ``app`` never imports ``eval``: it finds them by name.
+"""
+
+
+def plugin_commands() -> dict[str, EntryPoint]:
+    """The plugged-in commands: the installed package's entry points, then those of a source checkout's
+    ``pyproject.toml`` that the installed metadata lacks (a worktree run with ``PYTHONPATH`` before
+    ``pip install -e`` has caught up)."""
+    found = {ep.name: ep for ep in entry_points(group=COMMANDS_GROUP)}
+    pyproject = ROOT / "pyproject.toml"
+    if pyproject.is_file():
+        declared = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        for name, value in declared.get("entry-points", {}).get(COMMANDS_GROUP, {}).items():
+            found.setdefault(name, EntryPoint(name=name, value=value, group=COMMANDS_GROUP))
+    return found
+
+
+def _run_plugin(entry: EntryPoint, argv: Sequence[str]) -> int:
+    return int(entry.load()(list(argv)))
+
+
+PLUGIN_HELP = {
+    "eval": "evaluation harness (see eval/)",
+    "bench": "speed benchmarks (medians and ratios)",
+    "soak": "load and leak check of a local server",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -233,27 +258,20 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", help="output .jsonl.gz (default: corpus/ingested/<name>.jsonl.gz)")
     g.add_argument("--skip-bad", action="store_true", help="ingest the good records, report the bad ones")
 
-    e = sub.add_parser("eval", help="evaluation harness (see eval/)")
-    e.add_argument("rest", nargs=argparse.REMAINDER)
-
-    b = sub.add_parser("bench", help="speed benchmarks (medians and ratios)")
-    b.add_argument("rest", nargs=argparse.REMAINDER)
+    for name in sorted(plugin_commands()):
+        plug = sub.add_parser(name, help=PLUGIN_HELP.get(name, f"see `curbside {name} --help`"))
+        plug.add_argument("rest", nargs=argparse.REMAINDER)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    # `eval` and `bench` hand everything after them to the evaluation harness's own parser.
-    if argv and argv[0] == "eval":
-        return _run_eval_cli(argv[1:])
-    if argv and argv[0] == "bench":
-        return _run_eval_cli(["bench", *argv[1:]])
+    # A plugged-in command (`eval`, `bench`, `soak`) hands everything after it to its own parser.
+    plugins = plugin_commands()
+    if argv and argv[0] in plugins:
+        return _run_plugin(plugins[argv[0]], argv[1:])
     args = build_parser().parse_args(argv)
     settings = Settings()
-    if args.command == "eval":
-        return _run_eval_cli(args.rest)
-    if args.command == "bench":
-        return _run_eval_cli(["bench", *args.rest])
     handlers = {
         "config": cmd_config,
         "index": cmd_index,

@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.schema import SOURCE_TYPES, Hit, SourceType
 from app.settings import RetrievalSettings
 

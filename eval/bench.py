@@ -117,7 +117,7 @@ def part_index(settings: Settings, quick: bool) -> dict[str, Any]:
 
 def part_retrieval(settings: Settings, quick: bool) -> dict[str, Any]:
     """Query latency per method over the shipped index, after warm-up; the serving process's memory."""
-    from app.index.loaded import SearchIndex
+    from app.index.search_index import SearchIndex
     from app.retrieval import Retriever
 
     rss_before = rss_mib()
@@ -155,7 +155,7 @@ def part_judge(settings: Settings, quick: bool) -> dict[str, Any]:
     import torch
 
     from app.answer.entailment import EntailmentModel, windows
-    from eval.calibration import load_sets
+    from eval.judges.calibration import load_sets
 
     torch.set_num_threads(2)
     start = time.perf_counter()

@@ -11,8 +11,8 @@ There is no million-passage corpus here, so one is generated from the real one, 
 * queries: real eval questions (eval/data/retrieval/*.jsonl) embedded with the packaged model;
 * ground truth: exact inner-product top-10 over the synthetic set.
 
-Each kind is built by ``app.index.stream.build_stream`` from float16 shards (checkpointed, as a user's
-large build would be) in a child process (build time, peak RSS), then searched in a fresh child process
+Each kind is built by ``app.index.streaming_build.build_stream`` from float16 shards (checkpointed, as a
+user's large build would be) in a child process (build time, peak RSS), then searched in a fresh child process
 that memory-maps what FAISS can (1 thread; p50/p95 after warm-up; recall@10; RSS). Flat search is
 compared with the memory-bandwidth floor, bytes scanned per query ÷ single-thread bandwidth measured in the
 same run (best of numpy sum, max and bitwise-or over a 512 MiB array). The hybrid ask at scale runs the
@@ -109,7 +109,7 @@ def measure_bandwidth(mib: int = 512, repeats: int = 5) -> float:
 # -- data ---------------------------------------------------------------------------------------------------
 def real_vectors(settings: Settings) -> np.ndarray:
     """The shipped passages' float16 vectors from the embedding cache, shard by shard."""
-    from app.index.stream import cache_shards, read_shard
+    from app.index.streaming_build import cache_shards, read_shard
 
     return np.concatenate([read_shard(p) for p in cache_shards(settings.paths.embedding_cache_dir)])
 
@@ -155,7 +155,7 @@ def synthesize(real: np.ndarray, n: int, sigma: float, path: Path, seed: int = 0
 
 
 def write_shards(vectors: np.ndarray, directory: Path) -> list[Path]:
-    from app.index.stream import write_shards as _write
+    from app.index.streaming_build import write_shards as _write
 
     return _write(vectors, directory, SHARD_ROWS)
 
@@ -183,7 +183,7 @@ def _child(mode: str, spec: dict[str, Any], timeout: float = 3600) -> dict[str, 
 def child_build(spec: dict[str, Any]) -> dict[str, Any]:
     import faiss
 
-    from app.index.stream import build_stream
+    from app.index.streaming_build import build_stream
 
     faiss.omp_set_num_threads(spec["threads"])
     settings = IndexSettings(**spec["settings"])

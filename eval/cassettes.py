@@ -124,19 +124,47 @@ def _note(messages: Sequence[Message]) -> str:
     return " ".join(content.split())[:120]
 
 
-class RecordingClient:
+class WrappingClient:
+    """The base of the LLM client wrappers (recording, replaying, tapping; the tests' too): a subclass
+    answers ``complete``. ``stream`` yields that whole completion as one piece; ``health`` and ``close`` go
+    to the wrapped client, and a wrapper of none (a replay) is always healthy with nothing to close."""
+
+    def __init__(self, inner: LLMClient | None, *, name: str | None = None, model: str | None = None) -> None:
+        self.inner = inner
+        self.name = name if name is not None else (inner.name if inner is not None else "replay")
+        self.model = model if model is not None else str(getattr(inner, "model", ""))
+
+    def complete(
+        self, messages: Sequence[Message], *, max_tokens: int | None = None, temperature: float | None = None
+    ) -> Completion:
+        raise NotImplementedError
+
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int | None = None, temperature: float | None = None
+    ) -> Iterator[str]:
+        yield self.complete(messages, max_tokens=max_tokens, temperature=temperature).text
+
+    def health(self) -> bool:
+        return self.inner.health() if self.inner is not None else True
+
+    def close(self) -> None:
+        if self.inner is not None:
+            self.inner.close()
+
+
+class RecordingClient(WrappingClient):
     """Passes requests to a real client and records every answer (or error) into ``cassette``.
 
     With ``resume``, a request the cassette already answered (without an error) is not sent again, so an
     interrupted recording can be continued; save with ``prune=True`` at the end to drop stale entries."""
 
+    inner: LLMClient
+
     def __init__(self, inner: LLMClient, cassette: Cassette, *, resume: bool = False) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.cassette = cassette
         self.resume = resume
         self.reused = 0
-        self.name = inner.name
-        self.model = getattr(inner, "model", "")
         cassette.meta.setdefault("backend", inner.name)
         cassette.meta.setdefault("model", self.model)
 
@@ -170,25 +198,15 @@ class RecordingClient:
         )
         return c
 
-    def stream(
-        self, messages: Sequence[Message], *, max_tokens: int | None = None, temperature: float | None = None
-    ) -> Iterator[str]:
-        yield self.complete(messages, max_tokens=max_tokens, temperature=temperature).text
 
-    def health(self) -> bool:
-        return self.inner.health()
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-class ReplayClient:
+class ReplayClient(WrappingClient):
     """Answers only from a cassette; ``CassetteMiss`` for anything it does not hold."""
 
     def __init__(self, cassette: Cassette) -> None:
+        super().__init__(
+            None, name=str(cassette.meta.get("backend", "replay")), model=str(cassette.meta.get("model", ""))
+        )
         self.cassette = cassette
-        self.name = str(cassette.meta.get("backend", "replay"))
-        self.model = str(cassette.meta.get("model", ""))
 
     def complete(
         self, messages: Sequence[Message], *, max_tokens: int | None = None, temperature: float | None = None
@@ -204,17 +222,6 @@ class ReplayClient:
             )
         return entry.completion()
 
-    def stream(
-        self, messages: Sequence[Message], *, max_tokens: int | None = None, temperature: float | None = None
-    ) -> Iterator[str]:
-        yield self.complete(messages, max_tokens=max_tokens, temperature=temperature).text
-
-    def health(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        pass
-
 
 @dataclass
 class Call:
@@ -223,13 +230,13 @@ class Call:
     seconds: float
 
 
-class TapClient:
+class TapClient(WrappingClient):
     """Remembers the calls made through it (the runner reads them to rebuild the raw, unguarded draft)."""
 
+    inner: LLMClient
+
     def __init__(self, inner: LLMClient) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.model = getattr(inner, "model", "")
+        super().__init__(inner)
         self.calls: list[Call] = []
 
     def take(self) -> list[Call]:
@@ -246,14 +253,3 @@ class TapClient:
             raise
         self.calls.append(Call(list(messages), c.text, c.seconds))
         return c
-
-    def stream(
-        self, messages: Sequence[Message], *, max_tokens: int | None = None, temperature: float | None = None
-    ) -> Iterator[str]:
-        yield self.complete(messages, max_tokens=max_tokens, temperature=temperature).text
-
-    def health(self) -> bool:
-        return self.inner.health()
-
-    def close(self) -> None:
-        self.inner.close()

@@ -28,7 +28,7 @@ REPORTS = Path(__file__).resolve().parent / "reports"
 
 
 def _retriever(settings: Settings):  # type: ignore[no-untyped-def]
-    from app.index.loaded import SearchIndex
+    from app.index.search_index import SearchIndex
     from app.retrieval import Retriever
 
     return Retriever(SearchIndex.load(settings), settings.retrieval)
@@ -80,7 +80,7 @@ def cmd_relevance(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_focus(args: argparse.Namespace, settings: Settings) -> int:
-    from app.index.loaded import SearchIndex
+    from app.index.search_index import SearchIndex
     from eval.focus import evaluate
 
     index = SearchIndex.load(settings)
@@ -193,8 +193,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_judge(args: argparse.Namespace, settings: Settings) -> int:
-    from eval.calibration import calibrate, markdown
     from eval.judges import JudgeError, make_judge
+    from eval.judges.calibration import calibrate, markdown
     from eval.settings import EvalSettings
 
     cfg = EvalSettings()
@@ -332,3 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "comparison": cmd_comparison,
     }
     return handlers[args.command](args, settings)
+
+
+def bench_main(argv: Sequence[str] | None = None) -> int:
+    """``curbside bench ...``: the same as ``curbside eval bench ...``."""
+    return main(["bench", *(sys.argv[1:] if argv is None else argv)])

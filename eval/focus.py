@@ -20,7 +20,7 @@ from typing import Any
 from app.answer.focus import find_focus
 from app.index.drugs import FUNCTION_WORDS, MAX_NGRAM, DrugLexicon, drug_keys, english_zipf, tokens
 from app.index.lexical import analyze
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from eval.datasets import DATA, read_jsonl, split_of_question
 
 MEDICATIONQA = DATA / "retrieval" / "medicationqa.jsonl"

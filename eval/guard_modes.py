@@ -19,7 +19,7 @@ from typing import Any
 
 from app.answer.entailment import grounded_by_entailment
 from app.answer.grounding import quantities
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.settings import Settings
 from eval.runner import run_suite
 from eval.settings import EVAL_DIR

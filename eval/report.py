@@ -13,17 +13,15 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.settings import ROOT, Settings
 from eval.judges.base import Judge
 from eval.judges.lexical import best_match
+from eval.results import SYSTEM_TITLES, Asked, RunResult, SystemResult
 from eval.settings import EvalSettings
 from eval.suites import Question, Suite
-
-if TYPE_CHECKING:
-    from eval.runner import Asked, RunResult, SystemResult
 
 PACKAGES = (
     "curbside",
@@ -253,7 +251,6 @@ def build_report(
     index: SearchIndex,
     timings: dict[str, float],
 ) -> dict[str, Any]:
-    from eval.runner import SYSTEM_TITLES
 
     m = index.manifest
     by_qid = {q.qid: q for q in questions}
@@ -343,7 +340,7 @@ def calibration_line(calibration: dict[str, Any] | None) -> str:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    from eval.calibration import markdown as calibration_md
+    from eval.judges.calibration import markdown as calibration_md
     from eval.retrieval import markdown_table
 
     systems = report["systems"]
@@ -458,7 +455,6 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def failures_markdown(report: dict[str, Any], limit_chars: int = 700) -> str:
-    from eval.runner import SYSTEM_TITLES
 
     lines = [
         f"# Failed statements — suite `{report['suite']['name']}`",

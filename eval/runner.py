@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.answer.draft import DraftSection
 from app.answer.engine import AnswerEngine, AnswerEvent, RetrievalEvent, SectionEvent
 from app.index.drugs import DrugLexicon
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.llm.base import LLMClient
 from app.retrieval import Retriever
-from app.schema import SECTION_KEYS, Answer, Hit, Passage, SectionKey
+from app.schema import SECTION_KEYS, Answer, SectionKey
 from app.settings import Settings
 from eval.abstention import naming_sections, other_drug_sections
 from eval.cassettes import Call, Cassette, RecordingClient, ReplayClient, TapClient
@@ -35,9 +34,7 @@ from eval.judges import CachedJudge, Judge, make_judge
 from eval.metrics import (
     AnswerView,
     CitedStatement,
-    CoverageScore,
     SectionView,
-    StatementScore,
     abstention,
     answering,
     by_section,
@@ -49,55 +46,13 @@ from eval.metrics import (
     score_answer,
     view_of_answer,
 )
+from eval.report import build_report, write_reports
+from eval.results import SYSTEMS, Asked, RunResult, SystemResult
 from eval.settings import EvalSettings
 from eval.suites import Composer, LLMMode, Question, Suite, load_questions
-from eval.thresholds import Check, check_thresholds
-
-SYSTEMS = ("extractive", "extractive_paired", "generative_guarded", "generative_unguarded")
-SYSTEM_TITLES = {
-    "extractive": "extractive",
-    "extractive_paired": "extractive, generative's questions",
-    "generative_guarded": "generative + guard",
-    "generative_unguarded": "generative, no guard",
-}
+from eval.thresholds import check_thresholds
 
 Log = Callable[[str], None]
-
-
-@dataclass
-class Asked:
-    """One question through one engine: what was retrieved and selected, the drafts, the answer, the raw
-    LLM calls (their recorded time is added to a replayed answer's latency)."""
-
-    question: Question
-    retrieved: dict[str, Passage]  # the selected evidence of every section, by passage id
-    evidence: dict[SectionKey, list[Hit]]
-    drugs: list[str]
-    answer: Answer
-    wall_ms: float
-    calls: list[Call] = field(default_factory=list)
-    primary: dict[SectionKey, DraftSection | None] = field(default_factory=dict)
-
-
-@dataclass
-class SystemResult:
-    name: str
-    views: list[AnswerView]
-    scores: list[StatementScore]
-    coverage: list[CoverageScore]
-    metrics: dict[str, Any]
-
-
-@dataclass
-class RunResult:
-    report: dict[str, Any]
-    systems: dict[str, SystemResult]
-    checks: list[Check]
-    out_dir: Path | None = None
-
-    @property
-    def failures(self) -> list[Check]:
-        return [c for c in self.checks if not c.ok]
 
 
 # -- asking -----------------------------------------------------------------------------------------------
@@ -303,7 +258,6 @@ def run_suite(
 
     ``llm_client`` replaces the live backend the settings name (tests pass a scripted one); ``index`` a
     loaded index (tests share one)."""
-    from eval.report import build_report, write_reports
 
     cfg = cfg or EvalSettings()
     started = time.perf_counter()
@@ -435,7 +389,7 @@ def run_suite(
 
     calibration: dict[str, Any] | None = None
     if suite.calibration.enabled:
-        from eval.calibration import calibrate
+        from eval.judges.calibration import calibrate
 
         t = time.perf_counter()
         slow = None if judge_name == "lexical" else cfg.slow_judge_calibration_sample

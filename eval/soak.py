@@ -32,7 +32,8 @@ import httpx
 
 from app.settings import Settings
 from eval.bench import bench_questions, percentiles, register
-from eval.bench_api import FLAGSHIP, REQUEST_TIMEOUT_S, _error_lines, _Server, proc_status_mib
+from eval.bench_api import FLAGSHIP, REQUEST_TIMEOUT_S, START_TIMEOUT_S
+from eval.live_server import LiveServer, error_lines, proc_status_mib, server_env
 
 CONCURRENCY = 16
 LOAD_S, LOAD_QUICK_S = 60.0, 10.0
@@ -197,10 +198,13 @@ def part_soak(settings: Settings, quick: bool) -> dict[str, Any]:
     leak_n = LEAK_QUICK_REQUESTS if quick else LEAK_REQUESTS
     out: dict[str, Any] = {"concurrency": CONCURRENCY, "questions": len(questions)}
     with tempfile.TemporaryDirectory(prefix="curbside-soak-") as tmp:
-        server = _Server(settings, Path(tmp) / "var", Path(tmp) / "server.log")
-        pid = server.process.pid
+        started = time.perf_counter()  # ready_s: from launch to a loaded index
+        server = LiveServer(server_env(settings, Path(tmp) / "var"), Path(tmp) / "server.log")
+        server.start(START_TIMEOUT_S)
+        pid = server.pid
         try:
-            out["ready_s"] = round(server.wait_ready(), 1)
+            server.wait_ready(START_TIMEOUT_S, fail_fast=True)
+            out["ready_s"] = round(time.perf_counter() - started, 1)
             for q in questions[:8]:  # warm-up: the first calls load lazy pieces
                 httpx.post(f"{server.url}/v1/answers", json={"question": q}, timeout=REQUEST_TIMEOUT_S)
             rss_start = proc_status_mib(pid).get("VmRSS", 0.0)
@@ -281,7 +285,7 @@ def part_soak(settings: Settings, quick: bool) -> dict[str, Any]:
             server.stop()
         errors = out.get("load", {}).get("errors", 1) + out.get("leak", {}).get("errors", 1)
         if errors:
-            out["server_errors"] = _error_lines(Path(tmp) / "server.log")
+            out["server_errors"] = error_lines(Path(tmp) / "server.log")
     growth = out.get("leak", {}).get("rss_growth_second_half_pct", 100.0)
     out["ok"] = bool(
         errors == 0
@@ -301,10 +305,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``curbside bench --only soak [--quick]``, failing when the soak did not pass."""
     import importlib
 
-    from app.cli import main as curbside
+    from eval.cli import bench_main
 
     this = importlib.import_module("eval.soak")  # the registered copy (not __main__ under `python -m`)
-    code = curbside(["bench", "--only", "soak", *(sys.argv[1:] if argv is None else argv)])
+    code = bench_main(["--only", "soak", *(sys.argv[1:] if argv is None else argv)])
     if code == 0 and not this.LAST_RESULT.get("ok", False):
         print(
             "soak FAILED: errors, missing turns, or memory growth over the limit (see above)", file=sys.stderr

@@ -258,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cache is not None and args.cache.exists():
         groups = [Group(**g) for g in json.loads(args.cache.read_text())]
     else:
-        from app.index.loaded import SearchIndex
+        from app.index.search_index import SearchIndex
 
         settings = Settings()
         retriever = Retriever(SearchIndex.load(settings), settings.retrieval)

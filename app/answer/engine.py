@@ -32,7 +32,7 @@ from app.answer.relevance import RelevanceModel
 from app.answer.select import Selector
 from app.conversation import ConversationStore
 from app.index.drugs import DrugLexicon
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.llm.base import LLMClient
 from app.prompts import load_prompt
 from app.retrieval import Filters, Retrieval, Retriever

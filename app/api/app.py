@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic.json_schema import models_json_schema
 from starlette.middleware.cors import CORSMiddleware
 
@@ -26,7 +27,12 @@ from app.api.middleware import (
     RateLimitMiddleware,
     RequestContextMiddleware,
 )
-from app.api.models import RetrievalEventData, SectionEventData
+from app.api.models import (
+    AnswerStreamEvent,
+    ChatCompletionStreamEvent,
+    RetrievalEventData,
+    SectionEventData,
+)
 from app.api.routes import answers, conversations, health, openai_compat, passages, search, web
 from app.api.routes.health import version
 from app.settings import Settings
@@ -54,13 +60,15 @@ def create_app(settings: Settings | None = None, engine: AnswerEngine | None = N
             runtime.close()
             log.info("stopped: in-flight requests finished, conversation store closed")
 
-    app = FastAPI(
+    # /docs with no network: Swagger UI's script and styles are served from the fastapi-offline package
+    # (under /static-offline-docs), not from a CDN.
+    app = FastAPIOffline(
+        docs_url="/docs",
+        redoc_url=None,
         title="Curbside",
         version=version(),
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url=None,
         openapi_tags=[
             {"name": "answers", "description": "ask, follow up, stream"},
             {"name": "conversations"},
@@ -105,9 +113,16 @@ def create_app(settings: Settings | None = None, engine: AnswerEngine | None = N
             routes=app.routes,
             tags=app.openapi_tags,
         )
-        # The stream's event payloads, so SSE clients can generate types for them.
+        # The streams' events (named by the text/event-stream responses' contentSchema) and their
+        # payloads, so SSE clients can generate types for them.
+        # The events are read as sent (``data`` a string of JSON), so their schemas are in validation mode.
         _, defs = models_json_schema(
-            [(RetrievalEventData, "serialization"), (SectionEventData, "serialization")],
+            [
+                (RetrievalEventData, "serialization"),
+                (SectionEventData, "serialization"),
+                (AnswerStreamEvent, "validation"),
+                (ChatCompletionStreamEvent, "validation"),
+            ],
             ref_template="#/components/schemas/{model}",
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})

@@ -88,7 +88,7 @@ class Runtime:
             self._thread.start()
 
     def _load(self) -> None:
-        from app.index.loaded import SearchIndex
+        from app.index.search_index import SearchIndex
         from app.retrieval import Retriever
 
         started = time.perf_counter()

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 from starlette.types import Scope
 
 from app.answer.engine import QuestionError
@@ -189,11 +190,34 @@ def problem_for_exception(exc: BaseException) -> tuple[int, str, str, dict[str, 
     return 500, "internal", "internal error; the server log has the details under this request_id", {}, {}
 
 
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str | None:
+    """Every method some route serves at this path. Starlette's 405 names only the first matching route's
+    (``GET`` for ``/v1/conversations/{id}``, which also takes ``DELETE``), so each method is tried here."""
+    allowed = [
+        method
+        for method in _METHOD_ORDER
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed) or None
+
+
 def install_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         kind = _HTTP_KINDS.get(exc.status_code)
         headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers.pop("allow", None)
+            allow = allowed_methods(request)
+            if allow:
+                headers["Allow"] = allow
+                exc = StarletteHTTPException(405, exc.detail, headers=headers)
         return problem_response(
             request.scope, exc.status_code, kind, _http_detail(exc, request.scope), headers=headers
         )

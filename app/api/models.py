@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Json, JsonValue, RootModel, StrictBool
 
 from app.schema import (
     Answer,
@@ -22,6 +22,11 @@ from app.schema import (
 CONVERSATION_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 FLAGSHIP = "What are the benefits of low-dose naltrexone?"
+
+# A question needs a letter or a digit: the engine's ``clean_question`` rejects one with neither
+# (``str.isalnum``: Unicode letters L* and numbers N*), with a sentence saying so. The schemas declare it with
+# this JSON Schema (ECMA-262, Unicode) pattern; the server enforces it there, not again in pydantic.
+HAS_ALNUM = r"[\p{L}\p{N}]"
 
 
 # -- problems ----------------------------------------------------------------------------------------------
@@ -115,7 +120,10 @@ class AnswerRequest(BaseModel):
     )
 
     question: str = Field(
-        min_length=1, description="the question; a follow-up may lean on earlier turns ('and the dose?')"
+        min_length=1,
+        json_schema_extra={"pattern": HAS_ALNUM},
+        description="the question (with at least one letter or digit); a follow-up may lean on earlier "
+        "turns ('and the dose?')",
     )
     conversation_id: str | None = Field(
         None, pattern=CONVERSATION_ID, description="continue this conversation (from an earlier answer)"
@@ -160,6 +168,56 @@ class SectionEventData(BaseModel):
 
     section: Section
     references: list[Reference]
+
+
+# -- Server-Sent Events: one model per event, so a stream's schema says what each event carries ------------
+# An event is its SSE fields: ``event`` (its name; "message" when the stream names none), ``id`` and
+# ``data``, a string of JSON (``Json[...]``: ``contentMediaType``/``contentSchema`` in the JSON Schema).
+# The ``text/event-stream`` response's ``schema`` describes one event, as Open API 3.2's ``itemSchema`` does.
+
+
+class RetrievalSse(BaseModel):
+    """``event: retrieval`` — first: the standalone question and the passages each section will draw on."""
+
+    event: Literal["retrieval"]
+    id: str = Field(pattern=r"^[0-9]+$")
+    data: Json[RetrievalEventData]
+
+
+class SectionSse(BaseModel):
+    """``event: section`` — one per section, as it is guarded."""
+
+    event: Literal["section"]
+    id: str = Field(pattern=r"^[0-9]+$")
+    data: Json[SectionEventData]
+
+
+class AnswerSse(BaseModel):
+    """``event: answer`` — last: the final ``Answer``, stored in the conversation."""
+
+    event: Literal["answer"]
+    id: str = Field(pattern=r"^[0-9]+$")
+    data: Json[Answer]
+
+
+class ErrorSse(BaseModel):
+    """``event: error`` — last, instead of ``answer``, on a failure mid-stream: a problem document."""
+
+    event: Literal["error"]
+    data: Json[Problem]
+
+
+class AnswerStreamEvent(RootModel[RetrievalSse | SectionSse | AnswerSse | ErrorSse]):
+    """One event of an answer stream: ``retrieval``, a ``section`` per section, then ``answer`` (or
+    ``error``)."""
+
+    root: Annotated[RetrievalSse | SectionSse | AnswerSse | ErrorSse, Field(discriminator="event")]
+
+
+def sse_content(event_model: type[BaseModel], example: str) -> dict[str, Any]:
+    """An OpenAPI ``text/event-stream`` media type whose ``schema`` is one event (``event_model``, registered
+    in components by the app's ``openapi()``)."""
+    return {"schema": {"$ref": f"#/components/schemas/{event_model.__name__}"}, "example": example}
 
 
 class PassageOut(Passage):
@@ -246,7 +304,30 @@ class ChatMessage(BaseModel):
 class StreamOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    include_usage: bool = False
+    include_usage: StrictBool = Field(False, description="a last chunk with the usage (true or false only)")
+
+
+MAX_MESSAGES = 200
+
+
+def _ends_with_user(max_items: int) -> list[dict[str, Any]]:
+    """JSON Schema for "the last message is the user's, with a letter or a digit" (what the route checks):
+    one branch per length, as JSON Schema has no other way to constrain an array's last item."""
+    text_part = {
+        "type": "object",
+        "properties": {"type": {"const": "text"}, "text": {"type": "string", "pattern": HAS_ALNUM}},
+        "required": ["type", "text"],
+    }
+    content = {"anyOf": [{"type": "string", "pattern": HAS_ALNUM}, {"type": "array", "contains": text_part}]}
+    user = {
+        "type": "object",
+        "properties": {"role": {"const": "user"}, "content": content},
+        "required": ["role", "content"],
+    }
+    return [
+        {"minItems": n, "maxItems": n, "prefixItems": [True] * (n - 1) + [user]}
+        for n in range(1, max_items + 1)
+    ]
 
 
 class ChatCompletionRequest(BaseModel):
@@ -276,8 +357,13 @@ class ChatCompletionRequest(BaseModel):
     )
 
     model: str = Field("curbside", max_length=200)
-    messages: list[ChatMessage] = Field(min_length=1, max_length=200)
-    stream: bool = False
+    messages: list[ChatMessage] = Field(
+        min_length=1,
+        max_length=MAX_MESSAGES,
+        description="the conversation; the last message is the question: role 'user', with a letter or digit",
+        json_schema_extra={"anyOf": cast(list[JsonValue], _ends_with_user(MAX_MESSAGES))},
+    )
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
     user: str | None = Field(None, max_length=200)
     metadata: dict[str, str] | None = None
@@ -310,6 +396,49 @@ class ChatCompletion(BaseModel):
     choices: list[ChatChoice]
     usage: Usage
     curbside: Answer = Field(description="the structured answer: sections, statements, references, quotes")
+
+
+class ChunkDelta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChunkChoice(BaseModel):
+    index: int = 0
+    delta: ChunkDelta
+    finish_reason: Literal["stop"] | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    """One ``chat.completion.chunk``: the role, then the Markdown section by section, then ``finish_reason``
+    ``stop`` with the structured answer in ``curbside``; with ``stream_options.include_usage`` a last chunk
+    with no choices and the ``usage``."""
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: Usage | None = None
+    curbside: Answer | None = Field(None, description="on the chunk that finishes the answer")
+
+
+class ChatChunkSse(BaseModel):
+    """``data:`` one chunk (JSON), or a problem document on a failure mid-stream."""
+
+    event: Literal["message"] = "message"
+    data: Json[ChatCompletionChunk | Problem]
+
+
+class ChatDoneSse(BaseModel):
+    """``data: [DONE]`` — the end of the stream."""
+
+    event: Literal["message"] = "message"
+    data: Literal["[DONE]"]
+
+
+class ChatCompletionStreamEvent(RootModel[ChatChunkSse | ChatDoneSse]):
+    """One event of a streamed chat completion (data-only SSE, as OpenAI sends them)."""
 
 
 class ModelCard(BaseModel):

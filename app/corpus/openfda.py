@@ -19,19 +19,16 @@ from typing import Any
 from app.corpus.errors import CorpusError
 from app.corpus.sources import (
     SECTION_BY_FIELD,
+    LabelMeta,
     LoadContext,
     Located,
-    dailymed_url,
     date_from_compact,
     first,
     heading_only,
     humanize_field,
     joined_unique,
-    label_title,
     open_binary,
-    slugify,
     squash,
-    unique_slug,
     zip_members,
 )
 
@@ -176,7 +173,7 @@ def _from_label(
     drug = joined_unique(ofda.get("generic_name"))
     manufacturer = first(ofda.get("manufacturer_name"))
     year, date = date_from_compact(first(label.get("effective_time")))
-    seen: set[str] = set()
+    meta = LabelMeta(key, set_id, drug, brand, manufacturer, year, date, LICENSE)
     n_sections = 0
     for field, raw in label.items():
         if not is_section_field(field):
@@ -199,24 +196,7 @@ def _from_label(
         if heading_only(text, name):
             ctx.skip(where, line, f"{at}{key}: section '{name}' is only its heading")
             continue
-        located = ctx.record(
-            where,
-            line,
-            id=f"label:{key}:{unique_slug(slugify(name), seen)}",
-            source_type=ctx.source_type or "fda_label",
-            title=label_title(brand, drug, name),
-            organization=f"{manufacturer} (FDA label)" if manufacturer else "U.S. FDA label",
-            year=year,
-            date=date,
-            section=name,
-            text=text,
-            url=dailymed_url(set_id) if set_id else None,
-            set_id=set_id,
-            drug=drug,
-            brand=brand,
-            license=LICENSE,
-            provenance=f"{Path(where).name}:{line}" if line else Path(where).name,
-        )
+        located = meta.record(ctx, where, line, name, text)
         if located:
             yield located
     if n_sections == 0:

@@ -386,3 +386,41 @@ def label_title(brand: str | None, drug: str | None, section: str) -> str:
 
 def dailymed_url(set_id: str) -> str:
     return f"https://dailymed.nlm.nih.gov/dailymed/drugInfo.cfm?setid={set_id}"
+
+
+@dataclass(frozen=True)
+class LabelMeta:
+    """What every section record of one drug label shares, whichever format it came in (openFDA, SPL)."""
+
+    key: str  # the set id, or ``spl-<document id>``
+    set_id: str | None
+    drug: str | None
+    brand: str | None
+    manufacturer: str | None
+    year: int | None
+    date: str | None
+    license: str
+    seen: set[str] = field(default_factory=set)  # section slugs used so far: ids stay unique per label
+
+    def record(
+        self, ctx: LoadContext, where: str, line: int | None, section: str, text: str
+    ) -> Located | None:
+        """One section of the label as a validated record (``None`` when it fails, through ``ctx``)."""
+        return ctx.record(
+            where,
+            line,
+            id=f"label:{self.key}:{unique_slug(slugify(section), self.seen)}",
+            source_type=ctx.source_type or "fda_label",
+            title=label_title(self.brand, self.drug, section),
+            organization=f"{self.manufacturer} (FDA label)" if self.manufacturer else "U.S. FDA label",
+            year=self.year,
+            date=self.date,
+            section=section,
+            text=text,
+            url=dailymed_url(self.set_id) if self.set_id else None,
+            set_id=self.set_id,
+            drug=self.drug,
+            brand=self.brand,
+            license=self.license,
+            provenance=f"{Path(where).name}:{line}" if line else Path(where).name,
+        )

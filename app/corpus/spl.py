@@ -20,15 +20,12 @@ from xml.etree import ElementTree as ET
 from app.corpus.errors import CorpusError
 from app.corpus.sources import (
     SECTION_BY_LOINC,
+    LabelMeta,
     LoadContext,
     Located,
     XmlDoc,
-    dailymed_url,
     date_from_compact,
-    label_title,
-    slugify,
     squash,
-    unique_slug,
     xml_documents,
 )
 
@@ -225,7 +222,7 @@ def _from_document(doc: XmlDoc, where: str, ctx: LoadContext) -> Iterator[Locate
     if body is None:
         raise CorpusError(where, doc.line(root), "SPL document has no <component><structuredBody>")
 
-    seen: set[str] = set()
+    meta = LabelMeta(key, set_id or None, drug, brand, manufacturer or None, year, date, LICENSE)
     emitted = 0
     errors_before = len(ctx.errors)
 
@@ -242,24 +239,7 @@ def _from_document(doc: XmlDoc, where: str, ctx: LoadContext) -> Iterator[Locate
             if not (blocks[1:] if title and blocks and blocks[0] == title else blocks):
                 ctx.skip(where, line, f"{key}: section '{name}' has no text")
             else:
-                located = ctx.record(
-                    where,
-                    line,
-                    id=f"label:{key}:{unique_slug(slugify(name), seen)}",
-                    source_type=ctx.source_type or "fda_label",
-                    title=label_title(brand, drug, name),
-                    organization=f"{manufacturer} (FDA label)" if manufacturer else "U.S. FDA label",
-                    year=year,
-                    date=date,
-                    section=name,
-                    text=_join(blocks),
-                    url=dailymed_url(set_id) if set_id else None,
-                    set_id=set_id or None,
-                    drug=drug,
-                    brand=brand,
-                    license=LICENSE,
-                    provenance=f"{Path(where).name}:{line}" if line else Path(where).name,
-                )
+                located = meta.record(ctx, where, line, name, _join(blocks))
                 if located:
                     emitted += 1
                     yield located

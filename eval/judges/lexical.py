@@ -14,7 +14,7 @@ Before checking, a number glued to a name by a hyphen ("COVID-19", "IL-6", "SARS
 it names something, it is not a quantity to find in the source (``join_identifiers``).
 
 ``min_overlap`` and ``contradict_overlap`` were chosen by ``python -m eval.judges.tune_lexical`` on the
-*tune* split of the calibration sets only (``eval/calibration.py``, split by a hash of the topic/question),
+*tune* split of the calibration sets only (``calibration.py``, split by a hash of the topic/question),
 maximising the mean three-way balanced accuracy over HealthVer, K-QA NLI and ExpertQA; the *held-out*
 split is never looked at while tuning. ``min_overlap`` is the judge's, not the guard's (which stays at
 ``CURBSIDE_ANSWER__MIN_OVERLAP``): the judge is looser, so it credits paraphrase the guard would reject.

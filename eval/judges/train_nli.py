@@ -34,9 +34,9 @@ from app.answer.entailment import MODEL_DIR, closest, file_sha256, windows
 from app.corpus.chunker import split_sentences
 from app.corpus.jsonl import load_corpus
 from app.settings import ROOT
-from eval.calibration import HEALTHVER, load_covidfact, load_healthver, load_kqa_nli
-from eval.calibration import Pair as CalPair
 from eval.datasets import DATA
+from eval.judges.calibration import HEALTHVER, load_covidfact, load_healthver, load_kqa_nli
+from eval.judges.calibration import Pair as CalPair
 
 LABEL_IDS = {"support": 0, "neutral": 1, "contradict": 2}
 ID2LABEL = {v: k for k, v in LABEL_IDS.items()}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from eval.calibration import load_sets, score_pairs, summarise
+from eval.judges.calibration import load_sets, score_pairs, summarise
 from eval.judges.lexical import LexicalJudge, LexicalParams
 
 MIN_OVERLAP = (0.3, 0.4, 0.5, 0.6, 0.7)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
-from tests.integration.api.live import LiveServer, server_env
+from eval.live_server import LiveServer, serving
 
 CHROMIUM = os.environ.get("CURBSIDE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -49,9 +49,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture(scope="package")
 def web_server(fixture_index: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    root = tmp_path_factory.mktemp("e2e-server")
-    with LiveServer(server_env(fixture_index, root / "var"), root / "server.log") as server:
-        server.wait_ready()
+    with serving(fixture_index, tmp_path_factory.mktemp("e2e-server")) as server:
         yield server
 
 

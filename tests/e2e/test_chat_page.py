@@ -10,8 +10,8 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Page, expect
 
+from eval.live_server import LiveServer, server_env
 from tests.e2e.conftest import ARTIFACTS
-from tests.integration.api.live import LiveServer, server_env
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from app.answer.emergency import detect_emergency
-from tests.integration.api.live import LiveServer
+from eval.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 

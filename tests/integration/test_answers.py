@@ -14,7 +14,7 @@ import pytest
 from app.answer.engine import AnswerEngine, QuestionError
 from app.conversation import ConversationNotFound, ConversationStore
 from app.index.embedder import Embedder
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.llm.openai import OpenAIClient
 from app.retrieval import Retriever
 from app.schema import SECTION_KEYS, Answer

@@ -11,7 +11,7 @@ from app.answer.focus import find_focus
 from app.answer.followups import PAIR_TEMPLATE, TEMPLATES, TOPIC_TEMPLATES, suggest
 from app.answer.question import analyse_question
 from app.index.embedder import Embedder
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.retrieval import Retriever
 from app.settings import Settings
 

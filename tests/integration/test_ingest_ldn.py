@@ -11,7 +11,7 @@ from app.conversation import ConversationStore
 from app.corpus.ingest import ingest
 from app.index.builder import build_index
 from app.index.embedder import Embedder
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.retrieval import Retriever
 from app.settings import Settings
 from tests.conftest import FIXTURE_CORPUS, FIXTURES, make_settings

@@ -7,7 +7,7 @@ import pytest
 
 from app.answer.engine import AnswerEngine
 from app.index.builder import current_dir
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.retrieval import Retriever
 from app.settings import Settings
 from eval.relevance import BASELINES, evaluate

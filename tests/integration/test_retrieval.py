@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.index.embedder import Embedder
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.retrieval import Filters, Retriever
 from app.settings import Settings
 

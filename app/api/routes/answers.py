@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from app.answer.engine import AnswerEngine
 from app.api.deps import Runtime, RuntimeDep, accepts, require_json_body
-from app.api.models import AnswerRequest, problem_responses
+from app.api.models import AnswerRequest, AnswerStreamEvent, problem_responses, sse_content
 from app.api.streaming import (
     answer_frames,
     error_payload,
@@ -37,11 +37,11 @@ _SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "the answer (JSON), or its Server-Sent Events",
         "content": {
-            EVENT_STREAM: {
-                "schema": {"type": "string"},
-                "example": "event: retrieval\nid: 1\ndata: {...}\n\nevent: section\nid: 2\ndata: {...}\n\n"
+            EVENT_STREAM: sse_content(
+                AnswerStreamEvent,
+                "event: retrieval\nid: 1\ndata: {...}\n\nevent: section\nid: 2\ndata: {...}\n\n"
                 "event: answer\nid: 5\ndata: {...}\n\n",
-            }
+            )
         },
     },
     **problem_responses(400, 401, 403, 404, 406, 413, 415, 422, 429, 503),
@@ -107,8 +107,8 @@ async def create_answer(
     "/answers/stream",
     summary="Answer a question as Server-Sent Events",
     description=SSE_DOC
-    + " Event payloads: `retrieval` → RetrievalEventData, `section` → SectionEventData, `answer` → Answer "
-    "(schemas under components).",
+    + " Each event is an `AnswerStreamEvent`: `retrieval` → RetrievalEventData, `section` → "
+    "SectionEventData, `answer` → Answer, `error` → Problem.",
     responses=_SSE_RESPONSE,
     response_class=Response,
     dependencies=[Depends(require_json_body), Depends(accepts(EVENT_STREAM))],

@@ -43,10 +43,12 @@ from app.api.models import (
     ChatCompletion,
     ChatCompletionMessage,
     ChatCompletionRequest,
+    ChatCompletionStreamEvent,
     ModelCard,
     ModelList,
     Usage,
     problem_responses,
+    sse_content,
 )
 from app.api.streaming import error_payload, event_stream, first, relay, sse
 from app.conversation import ConversationNotFound
@@ -205,7 +207,13 @@ def chunk_stream(events: Iterator[Event], plan: _Plan, cid: str, include_usage: 
         200: {
             "description": "a chat.completion, or with stream=true chat.completion.chunk events ending "
             "with `data: [DONE]`",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {
+                "text/event-stream": sse_content(
+                    ChatCompletionStreamEvent,
+                    'data: {"object": "chat.completion.chunk", ...}\n\n'
+                    'data: {"object": "chat.completion.chunk", ...}\n\ndata: [DONE]\n\n',
+                )
+            },
         },
         **problem_responses(400, 401, 404, 406, 413, 415, 422, 429, 503),
     },

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from app.answer.engine import clean_question
 from app.api.deps import RuntimeDep, accepts
-from app.api.models import SearchOut, problem_responses
+from app.api.models import HAS_ALNUM, SearchOut, problem_responses
 from app.retrieval import Filters
 from app.schema import SECTION_SOURCE, SOURCE_TYPES, SourceType
 
@@ -32,7 +32,13 @@ async def search(
     *,
     q: Annotated[
         str,
-        Query(min_length=1, description="the query", examples=["naltrexone dose for alcohol use disorder"]),
+        Query(
+            min_length=1,
+            description="the query (with at least one letter or digit)",
+            examples=["naltrexone dose for alcohol use disorder"],
+            # Declared here, enforced by clean_question (str.isalnum) below.
+            json_schema_extra={"pattern": HAS_ALNUM},
+        ),
     ],
     runtime: RuntimeDep,
     section: Annotated[

@@ -9,20 +9,15 @@ import httpx
 import pytest
 
 from app.settings import Settings
-from tests.integration.api.live import LiveServer, server_env
+from eval.live_server import LiveServer, serving
 
 FLAGSHIP = "What are the benefits of low-dose naltrexone?"
 
 
 @pytest.fixture(scope="package")
 def api_server(fixture_index: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    root = tmp_path_factory.mktemp("api-server")
-    server = LiveServer(server_env(fixture_index, root / "var"), root / "server.log").start()
-    try:
-        server.wait_ready()
+    with serving(fixture_index, tmp_path_factory.mktemp("api-server")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="package")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
+from eval.live_server import LiveServer, server_env
 from tests.integration.api.conftest import is_problem
-from tests.integration.api.live import LiveServer, server_env
 
 KEY = "s3cret-key-for-tests"
 

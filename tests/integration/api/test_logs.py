@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from tests.integration.api.live import LiveServer
+from eval.live_server import LiveServer
 
 SECRET = "zebracorn-7361 naltrexone question"
 

@@ -149,3 +149,13 @@ def test_models_lists_curbside(http: httpx.Client) -> None:
     body = http.get("/v1/models").json()
     assert body["object"] == "list"
     assert [m["id"] for m in body["data"]] == ["curbside"]
+
+
+def test_booleans_are_strict_as_the_schema_says(http: httpx.Client) -> None:
+    """`stream` and `stream_options.include_usage` are JSON booleans: 0 or "yes" is a 422, not a guess."""
+    question = [{"role": "user", "content": FLAGSHIP}]
+    body = is_problem(chat(http, question, stream=0), 422)
+    assert body["errors"][0]["field"] == "stream"
+    body = is_problem(chat(http, question, stream=True, stream_options={"include_usage": 0}), 422)
+    assert body["errors"][0]["field"] == "stream_options.include_usage"
+    is_problem(chat(http, question, stream="yes"), 422)

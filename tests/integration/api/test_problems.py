@@ -110,6 +110,20 @@ def test_unknown_route_and_wrong_method(http: httpx.Client) -> None:
     is_problem(http.get("/v1/answers"), 405)
 
 
+def test_405_allow_names_every_method_of_the_path_not_just_the_first_routes(http: httpx.Client) -> None:
+    """Starlette's own 405 lists only the first route of a path; GET and DELETE share a conversation's."""
+    for path, allowed in (
+        ("/healthz", "GET, HEAD"),
+        ("/v1/conversations/0123456789abcdef", "GET, DELETE"),
+        ("/v1/answers", "POST"),
+    ):
+        for method in ("OPTIONS", "PATCH"):
+            r = http.request(method, path)
+            problem = is_problem(r, 405)
+            assert r.headers["allow"] == allowed, (method, path)
+            assert f"allowed: {allowed}" in str(problem["detail"])
+
+
 def test_request_id_is_echoed_or_made(http: httpx.Client) -> None:
     r = http.get("/v1/nothing-here", headers={"X-Request-ID": "trace-123"})
     assert r.headers["x-request-id"] == "trace-123"

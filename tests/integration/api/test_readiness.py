@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from app.settings import Settings
+from eval.live_server import LiveServer, server_env
 from tests.conftest import FIXTURE_CORPUS, make_settings
 from tests.integration.api.conftest import FLAGSHIP, is_problem
-from tests.integration.api.live import LiveServer, server_env
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import signal
 from pathlib import Path
 
 from app.settings import Settings
+from eval.live_server import LiveServer, server_env
 from tests.integration.api.conftest import FLAGSHIP
-from tests.integration.api.live import LiveServer, server_env
 from tests.integration.api.sse import frames
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,18 @@ from app.answer.engine import AnswerEngine
 from app.answer.generative import parse_section
 from app.answer.grounding import Grounding, check
 from app.corpus.chunker import record_id_of
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.llm.base import Completion, LLMClient, Message
 from app.schema import Answer, SectionKey
-from eval.cassettes import Call, Cassette, CassetteMiss, RecordingClient, ReplayClient, messages_key
+from eval.cassettes import (
+    Call,
+    Cassette,
+    CassetteMiss,
+    RecordingClient,
+    ReplayClient,
+    WrappingClient,
+    messages_key,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 ATTACKS = ROOT / "eval" / "data" / "attacks.jsonl"
@@ -69,17 +77,16 @@ def write_poisoned_corpus(fixture_corpus: Path, dst: Path, attacks: Sequence[Att
     return [r["id"] for r in records]
 
 
-class ResumableRecorder:
+class ResumableRecorder(WrappingClient):
     """Answers what ``cassette`` already holds; asks ``inner`` (a real backend) the rest and records it.
 
     Recording the whole set with a small CPU model takes a while: an interrupted run resumes where it
     stopped instead of asking everything again."""
 
     def __init__(self, inner: LLMClient, cassette: Cassette) -> None:
-        self.cassette = cassette
         self.recorder = RecordingClient(inner, cassette)
-        self.name = inner.name
-        self.model = self.recorder.model
+        super().__init__(self.recorder)
+        self.cassette = cassette
 
     def complete(
         self, messages: Sequence[Message], *, max_tokens: int | None = None, temperature: float | None = None
@@ -88,17 +95,6 @@ class ResumableRecorder:
         if entry is not None:
             return entry.completion()
         return self.recorder.complete(messages, max_tokens=max_tokens, temperature=temperature)
-
-    def stream(
-        self, messages: Sequence[Message], *, max_tokens: int | None = None, temperature: float | None = None
-    ) -> Iterator[str]:
-        yield self.complete(messages, max_tokens=max_tokens, temperature=temperature).text
-
-    def health(self) -> bool:
-        return self.recorder.health()
-
-    def close(self) -> None:
-        self.recorder.close()
 
 
 def question_line(messages: Sequence[Message]) -> str | None:
@@ -109,7 +105,7 @@ def question_line(messages: Sequence[Message]) -> str | None:
     return None
 
 
-class LenientReplay:
+class LenientReplay(WrappingClient):
     """``eval.cassettes.ReplayClient``, and one allowance: an answer prompt whose evidence changed since the
     recording (retrieval tuned, fixture corpus grown) gets the answer recorded for the same question.
 
@@ -119,8 +115,7 @@ class LenientReplay:
 
     def __init__(self, cassette: Cassette) -> None:
         self.exact = ReplayClient(cassette)
-        self.name = self.exact.name
-        self.model = self.exact.model
+        super().__init__(None, name=self.exact.name, model=self.exact.model)
         self.exact_hits = 0
         self.by_question: dict[str, Completion] = {}
         for key in sorted(cassette.entries):
@@ -142,17 +137,6 @@ class LenientReplay:
             return self.by_question[line]
         self.exact_hits += 1
         return completion
-
-    def stream(
-        self, messages: Sequence[Message], *, max_tokens: int | None = None, temperature: float | None = None
-    ) -> Iterator[str]:
-        yield self.complete(messages, max_tokens=max_tokens, temperature=temperature).text
-
-    def health(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        pass
 
 
 def ask(engine: AnswerEngine, attack: Attack) -> list[Answer]:

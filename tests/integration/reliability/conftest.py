@@ -7,19 +7,14 @@ from collections.abc import Iterator
 import pytest
 
 from app.settings import Settings
-from tests.integration.api.live import LiveServer, server_env
+from eval.live_server import LiveServer, serving
 
 
 @pytest.fixture(scope="package")
 def live(fixture_index: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``curbside serve`` on 127.0.0.1 over the fixture index, ready to answer, stopped at the end."""
-    root = tmp_path_factory.mktemp("reliability-server")
-    server = LiveServer(server_env(fixture_index, root / "var"), root / "server.log").start()
-    try:
-        server.wait_ready()
+    with serving(fixture_index, tmp_path_factory.mktemp("reliability-server")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

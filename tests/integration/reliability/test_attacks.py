@@ -27,7 +27,7 @@ from app.answer.grounding import Grounding, check
 from app.conversation import ConversationStore
 from app.index.builder import build_index
 from app.index.embedder import Embedder
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.llm import LLMClient, make_client
 from app.llm.settings import LLMSettings
 from app.retrieval import Retriever

@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 
 from app.settings import Settings
+from eval.live_server import LiveServer, server_env
 from tests.integration.api.conftest import FLAGSHIP
-from tests.integration.api.live import LiveServer, server_env
 from tests.integration.reliability.tally import FIGURES
 
 BURST = 60

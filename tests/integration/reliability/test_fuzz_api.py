@@ -9,12 +9,22 @@ are sent over HTTP to ``curbside serve`` on 127.0.0.1. Whatever comes in:
 - a request that violates the schema is rejected, never answered with a 2xx.
 Generation is derandomized (same cases every run) and bounded per operation; the totals are printed at
 the end of the test session.
+
+Then the schemathesis command itself, ``schemathesis run <server>/openapi.json --checks all`` (every check:
+a schema-valid request accepted, an undocumented method answered 405 with the right ``Allow``, each SSE
+event valid against its documented model, stateful links …, in all four phases), a few examples per
+operation so it stays near a minute: the schema says what the server accepts, and the server enforces it.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,14 +33,12 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
-from pydantic import BaseModel
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import CheckFunction
 from schemathesis.core.transport import Response
 
-from app.api.models import Problem, RetrievalEventData, SectionEventData
-from app.schema import Answer
-from tests.integration.api.live import LiveServer
+from app.api.models import AnswerStreamEvent, ChatCompletionStreamEvent
+from eval.live_server import ROOT, LiveServer
 from tests.integration.api.sse import frames
 from tests.integration.reliability.tally import FUZZ
 
@@ -114,32 +122,24 @@ def assert_problem_if_error(case: Case[Any], response: Response) -> None:
     assert detail.strip().lower() not in {"bad request", "not found", "unprocessable entity", "error"}, where
 
 
-EVENT_MODELS: dict[str, type[BaseModel]] = {
-    "retrieval": RetrievalEventData,
-    "section": SectionEventData,
-    "answer": Answer,
-    "error": Problem,
-}
-
-
 def assert_events_conform(path: str, text: str) -> None:
-    """Each event of a stream parses into its documented model, in the documented order."""
+    """Each event of a stream parses into its documented event model, in the documented order."""
     got = list(frames(text.splitlines()))
     assert got, text[:400]
     if path == "/v1/chat/completions":
         assert got[-1].data == "[DONE]", text[-400:]
-        for frame in got[:-1]:
-            chunk = json.loads(frame.data)
-            if chunk.get("object") != "chat.completion.chunk":
-                Problem.model_validate(chunk)  # an error mid-stream is a problem document
+        for frame in got:
+            ChatCompletionStreamEvent.model_validate({"data": frame.data})
     else:
         names = [f.event for f in got]
         assert names[0] == "retrieval", names
         assert names[-1] in ("answer", "error"), names
         assert set(names[1:-1]) <= {"section"}, names
         for frame in got:
-            model = EVENT_MODELS[frame.event]
-            model.model_validate_json(frame.data)
+            fields = {"event": frame.event, "data": frame.data}
+            if frame.id is not None:
+                fields["id"] = frame.id
+            AnswerStreamEvent.model_validate(fields)
 
 
 def _fuzz(schema: Any, session: requests.Session, live: LiveServer, case: tuple[str, str, str]) -> int:
@@ -206,3 +206,43 @@ def test_server_log_stays_one_json_object_per_line_with_no_errors_after_fuzzing(
             records.append(json.loads(raw))
     assert len(records) >= FUZZ.total()
     assert [r for r in records if r.get("level") in ("error", "critical")] == []
+
+
+# Examples per operation for the in-suite `--checks all` run (the coverage phase adds its own boundary cases).
+ALL_CHECKS_MAX_EXAMPLES = 5
+
+
+def test_schemathesis_run_with_every_check_finds_nothing(live: LiveServer, tmp_path: Path) -> None:
+    """The command-line run, as a user would type it, over the real server: exit 0, no failure."""
+    cli = Path(sys.executable).with_name("schemathesis")
+    command = [
+        str(cli),
+        "--config-file",
+        str(ROOT / "schemathesis.toml"),
+        "run",
+        f"{live.url}/openapi.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        str(ALL_CHECKS_MAX_EXAMPLES),
+        "--seed",
+        "1",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "60",
+        "--generation-database",
+        "none",
+        "--no-color",
+    ]
+    # Loopback stays loopback, whatever proxy the environment names.
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    done = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False, env=env
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-6000:]
+    generated = re.search(r"(\d+) generated, (\d+) passed", out)
+    assert generated is not None, out[-2000:]
+    assert int(generated.group(1)) == int(generated.group(2)) > 0, out[-2000:]
+    assert "No issues found" in out, out[-2000:]

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from app.settings import Settings
+from eval.live_server import LiveServer, server_env
 from tests.integration.api.conftest import FLAGSHIP, is_problem
-from tests.integration.api.live import LiveServer, server_env
 
 
 def _truncate(path: Path) -> None:

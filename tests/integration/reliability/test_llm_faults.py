@@ -21,7 +21,7 @@ import pytest
 from app.answer.engine import AnswerEngine
 from app.conversation import ConversationStore
 from app.index.embedder import Embedder
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.llm.base import CircuitBreaker
 from app.llm.openai import OpenAIClient
 from app.retrieval import Retriever

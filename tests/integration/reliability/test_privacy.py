@@ -22,8 +22,8 @@ import httpx
 import pytest
 
 from app.settings import Settings
+from eval.live_server import ROOT, free_port, server_env
 from tests.integration.api.conftest import is_problem
-from tests.integration.api.live import ROOT, free_port, server_env
 from tests.integration.api.sse import frames
 
 SECRET = "quokka-5519"

@@ -20,8 +20,8 @@ from app.answer.engine import AnswerEngine
 from app.conversation import ConversationStore
 from app.index.ann import exact_topk, recall_at_k
 from app.index.embedder import Embedder
-from app.index.loaded import SearchIndex
 from app.index.manifest import IndexMismatch
+from app.index.search_index import SearchIndex
 from app.retrieval import Retriever
 from app.schema import SOURCE_TYPES
 from app.settings import IndexSettings, Settings

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from eval.calibration import baseline_table, baselines, calibrate, majority
 from eval.judges.base import Label, Verdict
+from eval.judges.calibration import baseline_table, baselines, calibrate, majority
 from eval.settings import EVAL_DIR
 from eval.thresholds import load_thresholds, lookup
 

@@ -9,8 +9,8 @@ import pytest
 
 from app.llm.base import Completion, LLMError, Message
 from app.settings import ROOT, Settings
-from eval.calibration import agreement, calibrate, load_sets, split_of
 from eval.judges import JudgeError, make_judge
+from eval.judges.calibration import agreement, calibrate, load_sets, split_of
 from eval.judges.lexical import LexicalJudge, LexicalParams
 from eval.judges.llm import LLMJudge, parse_verdict
 from eval.settings import EvalSettings

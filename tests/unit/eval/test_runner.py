@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from app.index.embedder import Embedder
-from app.index.loaded import SearchIndex
+from app.index.search_index import SearchIndex
 from app.llm.base import Completion, Message
 from app.settings import Settings
 from eval.cassettes import CassetteMiss
-from eval.runner import RunResult, run_suite
+from eval.results import RunResult
+from eval.runner import run_suite
 from eval.suites import Suite
 
 QUESTIONS = [

@@ -13,8 +13,8 @@ from app.index import ann
 from app.index.cache import EmbeddingCache
 from app.index.dense import FaissStore
 from app.index.embedder import Embedder
-from app.index.loaded import SearchIndex
-from app.index.stream import build_stream, cache_shards, shard_shape, write_shards
+from app.index.search_index import SearchIndex
+from app.index.streaming_build import build_stream, cache_shards, shard_shape, write_shards
 from app.retrieval import Retriever
 from app.settings import IndexSettings, Settings
 from tests.conftest import make_settings

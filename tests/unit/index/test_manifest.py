@@ -10,8 +10,8 @@ import pytest
 
 from app.index.builder import build_index, current_dir, staleness
 from app.index.embedder import Embedder
-from app.index.loaded import SearchIndex
 from app.index.manifest import IndexMismatch, read_manifest
+from app.index.search_index import SearchIndex
 from app.settings import Settings
 from tests.conftest import FIXTURE_CORPUS, make_settings
 

@@ -1,25 +1,30 @@
 """A real Curbside server in a subprocess (``python -m app.cli serve``) on 127.0.0.1 and a free port.
 
-Used by the API integration tests, the end-to-end browser tests and the load benchmark. The server's
-stdout/stderr (JSON-lines logs) go to a file the tests can read.
+The one way the API integration tests, the end-to-end browser tests and the API/soak benchmarks start a
+server. Its stdout/stderr (JSON-lines logs) go to a file the caller can read (``logs()``,
+``error_lines()``). Lives in ``eval`` so that tests and benchmarks share it while ``app`` imports neither.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 
 from app.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -29,14 +34,18 @@ def free_port() -> int:
 
 
 def server_env(settings: Settings, data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a server over ``settings``' corpus and index, with its own ``data_dir``."""
+    """The environment of a server over ``settings``' corpus, index and model, with its own ``data_dir``
+    and no LLM (``extra`` overrides)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CURBSIDE_")}
     env.update(
         {
             "CURBSIDE_PATHS__CORPUS_DIR": str(settings.paths.corpus_dir),
             "CURBSIDE_PATHS__INDEX_DIR": str(settings.paths.index_dir),
             "CURBSIDE_PATHS__EMBEDDING_CACHE_DIR": str(settings.paths.embedding_cache_dir),
+            "CURBSIDE_PATHS__PROMPTS_DIR": str(settings.paths.prompts_dir),
             "CURBSIDE_PATHS__DATA_DIR": str(data_dir),
+            "CURBSIDE_INDEX__PROFILE": settings.index.profile,
+            "CURBSIDE_EMBEDDING__MODEL": settings.embedding.model,
             "CURBSIDE_LLM__BACKEND": "none",
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
@@ -46,6 +55,31 @@ def server_env(settings: Settings, data_dir: Path, extra: dict[str, str] | None 
     )
     env.update(extra or {})
     return env
+
+
+def proc_status_mib(pid: int) -> dict[str, float]:
+    """VmRSS (now) and VmHWM (peak) of ``pid`` in MiB, from /proc/<pid>/status."""
+    out: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = round(int(value.split()[0]) / 1024, 1)
+    return out
+
+
+def error_lines(log: Path, limit: int = 3) -> list[dict[str, Any]]:
+    """The first few error records of a server's JSON-lines log (exception type and frames, no text)."""
+    found: list[dict[str, Any]] = []
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("level") == "error":
+            found.append({k: record.get(k) for k in ("msg", "exc_type", "traceback")})
+            if len(found) >= limit:
+                break
+    return found
 
 
 class LiveServer:
@@ -60,6 +94,11 @@ class LiveServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "not started"
+        return self.process.pid
 
     def start(self, timeout: float = 120.0) -> LiveServer:
         for _attempt in range(3):
@@ -103,20 +142,27 @@ class LiveServer:
             time.sleep(0.1)
         return False
 
-    def wait_ready(self, timeout: float = 180.0) -> None:
-        """Poll /readyz until the index is loaded."""
+    def wait_ready(self, timeout: float = 180.0, *, fail_fast: bool = False) -> float:
+        """Poll /readyz until the index is loaded; returns the seconds waited. Gives up early when the
+        server exits, and with ``fail_fast`` when it reports that loading the index failed (a server left
+        to itself retries, so a repaired index still comes up)."""
+        started = time.perf_counter()
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                break
             try:
                 r = httpx.get(f"{self.url}/readyz", timeout=5.0)
                 if r.status_code == 200:
-                    return
+                    return time.perf_counter() - started
                 last = r.text
-            except httpx.HTTPError as exc:
-                last = repr(exc)
+                if fail_fast and r.json().get("checks", {}).get("index") == "failed":
+                    break
+            except (httpx.HTTPError, ValueError) as exc:
+                last = last or repr(exc)
             time.sleep(0.2)
-        raise RuntimeError(f"server not ready after {timeout}s: {last}\n{self.logs()[-4000:]}")
+        raise RuntimeError(f"server not ready: {last}\n{self.logs()[-4000:]}")
 
     def stop(self, timeout: float = 30.0) -> int | None:
         """SIGTERM (graceful shutdown), then SIGKILL if it does not exit in time. Returns the exit code."""
@@ -136,6 +182,9 @@ class LiveServer:
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def error_lines(self, limit: int = 3) -> list[dict[str, Any]]:
+        return error_lines(self.log_path, limit) if self.log_path.exists() else []
+
     def client(self, **kw: object) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=120.0, **kw)  # type: ignore[arg-type]
 
@@ -146,3 +195,14 @@ class LiveServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+@contextmanager
+def serving(settings: Settings, root: Path, extra: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """A started, ready server over ``settings``' index, its data and log under ``root``; stopped after."""
+    server = LiveServer(server_env(settings, root / "var", extra), root / "server.log").start()
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
