@@ -79,6 +79,9 @@ def trim(sentence: str) -> str:
     m = _HEADING.match(s)
     if m and len(s) - m.end() > 40:
         s = s[m.end() :]
+    m = _NUMBERED.match(s)  # "9.1 Controlled Substance Gabapentin …" → "Gabapentin …"
+    if m and len(s) - m.end() > 40:
+        s = s[m.end() :]
     m = _ABSTRACT_LABEL.match(s)
     if m and len(s) - m.end() > 40:
         s = s[m.end() :]

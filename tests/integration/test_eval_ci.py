@@ -26,3 +26,17 @@ def test_ci_suite_meets_every_threshold() -> None:
     assert not result.failures, f"thresholds missed (report: {out / 'report.md'}):\n" + "\n".join(
         str(c) for c in result.failures
     )
+
+
+def test_unknown_suite_never_answers_with_another_drugs_text() -> None:
+    """The 88 unanswerable questions (made-up and missing drugs, out of scope, gibberish): no section quotes
+    another drug's text, every unknown-drug section names the missing term, and the sections abstain."""
+    settings = Settings()
+    if not (current_dir(settings) / "manifest.json").exists():
+        pytest.skip("the shipped index is not built: run `make index` (make test builds it first)")
+    cfg = EvalSettings()
+    out = cfg.reports_dir / "unknown"
+    result = run_suite(Suite.load("unknown"), settings, cfg, out_dir=out, log=lambda _m: None)
+    assert {c.metric for c in result.checks} >= {"other_drug_sections", "naming_sections"}
+    assert not [c for c in result.checks if c.skipped]
+    assert not result.failures, "\n".join(str(c) for c in result.failures)
