@@ -269,13 +269,18 @@ class AnswerEngine:
 
         # 6. respond
         t = time.perf_counter()
-        follow_ups = suggest(
-            q,
-            self.retriever,
-            limit=self.settings.answer.follow_ups,
-            topic=topic_of(standalone, self.lexicon) or None,
-            answered_by={SECTION_SOURCE[k] for k in keys if evidence[k]},
-            focus=focus,
+        # Under an emergency banner, nothing should invite reading on instead of calling for help.
+        follow_ups = (
+            []
+            if emergency is not None
+            else suggest(
+                q,
+                self.retriever,
+                limit=self.settings.answer.follow_ups,
+                topic=topic_of(standalone, self.lexicon) or None,
+                answered_by={SECTION_SOURCE[k] for k in keys if evidence[k]},
+                focus=focus,
+            )
         )
         timings["follow_ups"] = _ms(t)
         timings["total"] = _ms(t_start)

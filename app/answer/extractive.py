@@ -45,6 +45,7 @@ _ABSTRACT_LABEL = re.compile(
 # "2 DOSAGE & ADMINISTRATION 2.1 …", "7.2 Effects of X on Other Drugs Table 4 …", "Table 4: …"
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\s+[A-Z][A-Z&/,\- ]{2,}|\d+\.\d+\s+[A-Z]|Table\s+\d+\s*[:.])")
 _TERMINAL = re.compile(r"[.!)\]\"”'’%]\s*$")
+_TABLE_REF = re.compile(r"^\S+\s+Table\s+\d")  # "Drugs Table 4 includes …": a heading run into a caption
 _CUT_END = re.compile(r"(?:\.[A-Z]{1,5}|\b[a-z]{1,2})$")  # "… .ME" (the next label cut), "… the pa" (cut)
 _SMALL_WORDS = frozenset(
     [
@@ -94,7 +95,7 @@ def is_clean(text: str) -> bool:
     words = text.split()
     if not words or text.endswith("?") or "|" in text or "`" in text or "](" in text or "#" in text[:3]:
         return False
-    if _NUMBERING.match(text) or _CUT_END.search(text):
+    if _NUMBERING.match(text) or _TABLE_REF.match(text) or _CUT_END.search(text):
         return False
     if not _TERMINAL.search(text) and len(words) <= 8 and not any(ch.isdigit() for ch in text):
         return False  # a heading ("Medication Classes for Type 2 Diabetes" has a digit but is title case)

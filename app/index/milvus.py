@@ -224,7 +224,9 @@ def _schema(client: Any, dim: int) -> Any:
 
 
 def _row_drugs(directory: Path, n: int) -> list[list[str]]:
-    records: dict[str, list[int]] = json.loads((directory / "drugs.json").read_text())
+    data = json.loads((directory / "drugs.json").read_text())
+    # {"records": {key: rows}, "names": …} (the lexicon's shape), or the older flat {key: rows}
+    records: dict[str, list[int]] = data.get("records", data)
     out: list[list[str]] = [[] for _ in range(n)]
     for key, rows in records.items():
         if len(key) > MAX_DRUG_CHARS:
