@@ -182,6 +182,11 @@ class AnswerSettings(BaseModel):
     answer_threshold_research: float = Field(
         0.3, ge=0, le=1, description="learned selection: least P(answers) of the best research passage"
     )
+    label_intent_sections: bool = Field(
+        True,
+        description="learned selection: a label answer comes from the label sections that answer the "
+        "question's intent (dose → Dosage and Administration…) when any was retrieved",
+    )
     keep_ratio: float = Field(
         0.8,
         ge=0,

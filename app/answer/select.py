@@ -93,6 +93,12 @@ class Selector:
     ) -> list[Hit]:
         if self.model is None or not hits:
             return select_by_floor(key, hits, self.settings)
+        if key == "fda_label" and q.intent_sections and self.settings.label_intent_sections:
+            # The label section answers what was asked: when the drug's label sections that answer the
+            # question's intent (dose → Dosage and Administration…) were retrieved, the answer comes from
+            # them, as the drug filter keeps it to the drug's own label.
+            asked = [h for h in hits if (h.passage.section or "").lower() in q.intent_sections]
+            hits = asked or hits
         # The qualifier is the composer's to judge (it shows context when no passage says it).
         probs = self.model.score(key, replace(q, qualifiers=[], qualifier_text=[]), hits, idf)
         if audience == "patient":
