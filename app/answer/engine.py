@@ -15,7 +15,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.answer.composer import Composer, SectionWriter
@@ -23,11 +23,11 @@ from app.answer.condense import Earlier, condense, condense_transcript, topic_of
 from app.answer.draft import DraftSection
 from app.answer.emergency import detect_emergency
 from app.answer.extractive import ExtractiveComposer
-from app.answer.focus import find_focus, mentions_drug, warm_up
+from app.answer.focus import FocusEntities, find_focus, mentions_drug, warm_up
 from app.answer.followups import suggest
 from app.answer.generative import GenerativeComposer
 from app.answer.guard import Guard, GuardPolicy
-from app.answer.question import analyse_question
+from app.answer.question import QuestionInfo, analyse_question
 from app.answer.relevance import RelevanceModel
 from app.answer.select import Selector
 from app.conversation import ConversationStore
@@ -225,8 +225,7 @@ class AnswerEngine:
         # 3. select
         t = time.perf_counter()
         q = analyse_question(standalone, drugs=retrieval.drugs)
-        # A drug or topic no passage mentions: every section says so, and shows nothing about anything else.
-        missing = focus.unknown if focus.unknown_subject else self._selector.absent(q)
+        missing = self._missing(focus, q)
         idf = self._selector.idf(q)
         evidence = {
             k: []
@@ -321,16 +320,16 @@ class AnswerEngine:
         model is loaded). The eval harness draws the abstention precision–recall curve from it."""
         focus = find_focus(retrieval.question, self.lexicon, self.index.lexical.doc_freq)
         q = analyse_question(retrieval.question, drugs=retrieval.drugs)
-        model = self._selector.model
-        if model is None or focus.unknown_subject or self._selector.absent(q):
+        if self._selector.model is None or self._missing(focus, q):
             return 0.0
         hits = self._about_drugs(key, retrieval.sections.get(SECTION_SOURCE[key], []), retrieval.drugs)
-        if not hits:
-            return 0.0
-        plain = replace(q, qualifiers=[], qualifier_text=[])
-        return max(
-            model.score(key, plain, hits[: self.settings.retrieval.top_k_per_section], self._selector.idf(q))
-        )
+        top_k = hits[: self.settings.retrieval.top_k_per_section]
+        return max((p for p, _h in self._selector.scored(key, q, top_k, self._selector.idf(q))), default=0.0)
+
+    def _missing(self, focus: FocusEntities, q: QuestionInfo) -> list[str]:
+        """A drug or topic no passage mentions: every section says so, and shows nothing about anything
+        else (the focus reading's unknown subject, or focus terms absent from the index)."""
+        return focus.unknown if focus.unknown_subject else self._selector.absent(q)
 
     def _about_drugs(self, key: SectionKey, hits: list[Hit], drugs: Sequence[str]) -> list[Hit]:
         """A guideline or research passage can answer a question about a drug only if it names that drug

@@ -89,11 +89,16 @@ def trim(sentence: str) -> str:
     return s.strip()
 
 
+def _question_or_markup(text: str) -> bool:
+    """A question, a table row, code or a Markdown link: never quoted as a statement."""
+    return text.endswith("?") or "|" in text or "`" in text or "](" in text
+
+
 def is_clean(text: str) -> bool:
     """Whether a quotable sentence reads as a statement: not a question, heading, table row, markup, label
     numbering or a fragment cut mid-word (a snippet that starts or ends inside a sentence)."""
     words = text.split()
-    if not words or text.endswith("?") or "|" in text or "`" in text or "](" in text or "#" in text[:3]:
+    if not words or _question_or_markup(text) or "#" in text[:3]:
         return False
     if _NUMBERING.match(text) or _TABLE_REF.match(text) or _CUT_END.search(text):
         return False
@@ -143,7 +148,7 @@ def _short_answer(hit: Hit) -> str | None:
     text = hit.passage.text.strip()
     if hit.relevance is None or hit.relevance < CONFIDENT or not 1 <= len(text.split()) <= SHORT_ANSWER_WORDS:
         return None
-    if text.endswith("?") or "|" in text or "`" in text or "](" in text or not text[:1].isalnum():
+    if _question_or_markup(text) or not text[:1].isalnum():
         return None
     return text
 

@@ -83,16 +83,17 @@ class Selector:
             return {}
         return focus_idf(q.focus, self.lexical.doc_freq, len(self.lexical))
 
-    def select(
+    def scored(
         self,
         key: SectionKey,
         q: QuestionInfo,
         hits: Sequence[Hit],
         idf: Mapping[str, float],
         audience: Audience = "clinician",
-    ) -> list[Hit]:
-        if self.model is None or not hits:
-            return select_by_floor(key, hits, self.settings)
+    ) -> list[tuple[float, Hit]]:
+        """The hits a section may answer from, each with the P(answers) the threshold is compared with,
+        in retrieval order (needs a model)."""
+        assert self.model is not None
         if key == "fda_label" and q.intent_sections and self.settings.label_intent_sections:
             # The label section answers what was asked: when the drug's label sections that answer the
             # question's intent (dose → Dosage and Administration…) were retrieved, the answer comes from
@@ -110,12 +111,25 @@ class Selector:
                 else p
                 for p, h in zip(probs, hits, strict=True)
             ]
-        ranked = sorted(zip(probs, range(len(hits)), hits, strict=True), key=lambda t: (-t[0], t[1]))
+        return list(zip(probs, hits, strict=True))
+
+    def select(
+        self,
+        key: SectionKey,
+        q: QuestionInfo,
+        hits: Sequence[Hit],
+        idf: Mapping[str, float],
+        audience: Audience = "clinician",
+    ) -> list[Hit]:
+        if self.model is None or not hits:
+            return select_by_floor(key, hits, self.settings)
+        scored = self.scored(key, q, hits, idf, audience)
+        ranked = sorted(((p, i, h) for i, (p, h) in enumerate(scored)), key=lambda t: (-t[0], t[1]))
         top = ranked[0][0]
         if top < threshold(self.settings, key):
             # Nothing here answers; above the cosine floor, the hits may still serve as context when the
             # question's qualifier is what is missing.
-            return select_by_floor(key, hits, self.settings) if q.qualifiers else []
+            return select_by_floor(key, [h for _p, h in scored], self.settings) if q.qualifiers else []
         keep = max(threshold(self.settings, key), self.settings.keep_ratio * top)
         chosen = [h.model_copy(update={"relevance": p}) for p, _i, h in ranked if p >= keep]
         return chosen[: self.settings.passages_per_section]
