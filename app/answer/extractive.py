@@ -47,6 +47,10 @@ _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\s+[A-Z][A-Z&/,\- ]{2,}|\d+\.\d+\s+[A
 _TERMINAL = re.compile(r"[.!)\]\"”'’%]\s*$")
 _TABLE_REF = re.compile(r"^\S+\s+Table\s+\d")  # "Drugs Table 4 includes …": a heading run into a caption
 _CUT_END = re.compile(r"(?:\.[A-Z]{1,5}|\b[a-z]{1,2})$")  # "… .ME" (the next label cut), "… the pa" (cut)
+# A list's separator inside a passage ("… relationship: || Psychiatric: …") and an excerpt's leading
+# ellipsis ("... NORCO® 5/325"): the parts between them are the quotable units.
+_SEPARATOR = re.compile(r"\s*\|\|\s*")
+_LEADING_ELLIPSIS = re.compile(r"^(?:\.\.\.|…)\s*")
 _SMALL_WORDS = frozenset(
     [
         "a",
@@ -87,6 +91,17 @@ def trim(sentence: str) -> str:
     if m and len(s) - m.end() > 40:
         s = s[m.end() :]
     return s.strip()
+
+
+def pieces(sentence: str) -> list[str]:
+    """The quotable parts of a sentence: split at list separators ("||"), leading ellipses dropped; each
+    part is a verbatim substring of the sentence."""
+    out: list[str] = []
+    for raw in _SEPARATOR.split(sentence):
+        part = _LEADING_ELLIPSIS.sub("", raw.strip()).strip()
+        if part:
+            out.append(part)
+    return out
 
 
 def _question_or_markup(text: str) -> bool:
@@ -145,7 +160,7 @@ def mmr(candidates: list[Candidate], k: int, lam: float) -> list[Candidate]:
 def _short_answer(hit: Hit) -> str | None:
     """A confidently relevant passage of at most a few dozen words, quoted whole when none of its sentences
     is a statement of its own; never a question, markup or a table."""
-    text = hit.passage.text.strip()
+    text = _LEADING_ELLIPSIS.sub("", hit.passage.text.strip()).strip()
     if hit.relevance is None or hit.relevance < CONFIDENT or not 1 <= len(text.split()) <= SHORT_ANSWER_WORDS:
         return None
     if _question_or_markup(text) or not text[:1].isalnum():
@@ -241,12 +256,13 @@ class ExtractiveComposer:
             passage_weight, passage_score = (
                 (0.3, hit.cosine or 0.0) if hit.relevance is None else (RELEVANCE_WEIGHT, hit.relevance)
             )
-            sentences = p.sentence_texts()
+            sentences = [piece for sentence in p.sentence_texts() for piece in pieces(sentence)]
             for idx, sentence in enumerate(sentences):
                 text = trim(sentence)
                 if text.endswith(":") and idx + 1 < len(sentences):
                     # A lead-in ("…offered to patients who:") is only whole with what follows it.
                     text = f"{text} {trim(sentences[idx + 1])}"
+                    seen.add(trim(sentences[idx + 1]))  # said with its lead-in, not again alone
                 words = text.split()
                 if len(words) < 6 or len(words) > 80 or text in seen or not is_clean(text):
                     continue

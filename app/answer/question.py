@@ -159,6 +159,13 @@ INTENT_STEMS = frozenset(analyze(_INTENT_WORDS))
 
 _QUALIFIER = re.compile(r"\b([a-z]+(?:-[a-z]+)+)\b")
 _NOT_QUALIFIERS = {"side-effects", "side-effect", "follow-up"}
+# A hyphenated word qualifies what is asked about ("low-dose naltrexone", "long-term use", "extended-release
+# tablets") when it starts with a word of degree, amount, duration or form; other hyphenated words name the
+# topic itself ("pre-eclampsia", "multi-modal therapy", "non-HDL cholesterol") and stay focus terms.
+_QUALIFYING_HEADS = frozenset(
+    ("low", "high", "long", "short", "extended", "sustained", "delayed", "immediate", "controlled",
+     "modified", "once", "twice", "single", "double", "ultra", "slow", "rapid", "fast", "off")
+)  # fmt: skip
 
 
 @dataclass
@@ -183,6 +190,8 @@ def analyse_question(
     for m in _QUALIFIER.finditer(lowered):
         word = m.group(1)
         if word in _NOT_QUALIFIERS or any(part in drug_words for part in word.split("-")):
+            continue
+        if word.split("-", 1)[0] not in _QUALIFYING_HEADS:
             continue
         stems = analyze(word.replace("-", " "))
         if len(stems) >= 2:

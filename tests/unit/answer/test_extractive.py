@@ -1,0 +1,32 @@
+"""Quotable units of a passage: verbatim parts, split at list separators, leading ellipses dropped."""
+
+from __future__ import annotations
+
+from app.answer.extractive import is_clean, pieces
+
+
+def test_pieces_split_lists_and_stay_verbatim() -> None:
+    sentence = (
+        "They are listed to alert the physician to a possible relationship: || Psychiatric: sexual "
+        "dysfunction, insomnia, nervousness, depression, abnormal dreams."
+    )
+    parts = pieces(sentence)
+    assert parts == [
+        "They are listed to alert the physician to a possible relationship:",
+        "Psychiatric: sexual dysfunction, insomnia, nervousness, depression, abnormal dreams.",
+    ]
+    assert all(p in sentence for p in parts)
+    assert is_clean(parts[1])
+
+
+def test_pieces_drop_a_leading_ellipsis() -> None:
+    assert pieces("... Complicated Urinary Tract Infections: ...") == [
+        "Complicated Urinary Tract Infections: ..."
+    ]
+    assert pieces("… NORCO® 7.5/325") == ["NORCO® 7.5/325"]
+    assert pieces("...") == []
+
+
+def test_a_sentence_without_separators_is_one_piece() -> None:
+    s = "The usual starting dose is 500 mg twice a day or 850 mg once a day, given with meals."
+    assert pieces(s) == [s]
