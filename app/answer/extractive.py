@@ -51,6 +51,23 @@ _CUT_END = re.compile(r"(?:\.[A-Z]{1,5}|\b[a-z]{1,2})$")  # "… .ME" (the next 
 # ellipsis ("... NORCO® 5/325"): the parts between them are the quotable units.
 _SEPARATOR = re.compile(r"\s*\|\|\s*")
 _LEADING_ELLIPSIS = re.compile(r"^(?:\.\.\.|…)\s*")
+# A study's aim ("To investigate whether…", "The aim of this study was…") restates the question; it is not
+# a finding, so a sentence that reports one comes first.
+_AIM = re.compile(
+    r"^(?:To (?:investigate|evaluate|assess|determine|examine|compare|explore|describe|study|test|analy[sz]e|"
+    r"identify|report)|(?:The|Our) (?:aims?|objectives?|purpose|goals?) (?:of|was|were|is)|"
+    r"This (?:study|trial) (?:aim|sought|was designed|investigat|evaluat|assess)|"
+    r"We (?:aimed|sought|investigated whether|hypothesi[sz]ed))",
+    re.IGNORECASE,
+)
+AIM_PENALTY = 0.3
+
+
+def is_aim(sentence: str) -> bool:
+    """Whether a sentence states a study's aim rather than what it found."""
+    return bool(_AIM.match(sentence))
+
+
 _SMALL_WORDS = frozenset(
     [
         "a",
@@ -289,6 +306,8 @@ class ExtractiveComposer:
                     - 0.02 * rank
                     - 0.01 * min(idx, 10)
                 )
+                if is_aim(text):
+                    score -= AIM_PENALTY
                 if audience == "patient":
                     long_words = sum(1 for w in words if len(w) > 12) / len(words)
                     score -= 0.3 * long_words

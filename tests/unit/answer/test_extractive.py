@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.answer.extractive import is_clean, pieces
+from app.answer.extractive import is_aim, is_clean, pieces
 
 
 def test_pieces_split_lists_and_stay_verbatim() -> None:
@@ -30,3 +30,9 @@ def test_pieces_drop_a_leading_ellipsis() -> None:
 def test_a_sentence_without_separators_is_one_piece() -> None:
     s = "The usual starting dose is 500 mg twice a day or 850 mg once a day, given with meals."
     assert pieces(s) == [s]
+
+
+def test_a_study_aim_is_recognised() -> None:
+    assert is_aim("To investigate the effect of a multimodal cervical physical therapy on tinnitus.")
+    assert is_aim("The aim of this study was to assess hearing in pre-eclampsia.")
+    assert not is_aim("Pre-eclampsia is a potential risk factor for sensorineural hearing loss.")
