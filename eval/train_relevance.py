@@ -195,8 +195,8 @@ threshold (`answer.answer_threshold_<section>`), keeps the passages near the bes
 both composers. Features: app/answer/relevance.py `FEATURES` ({n_features}): retrieval scores relative
 to the section's best (cosine, BM25, fused, rank), focus-term / idf-weighted / drug coverage of the
 passage and its best sentence, intent matched by the passage's label section or cue words, qualifier,
-passage length and shape (fragment, upper-case share, questions). Nothing keys on a passage's source,
-file or id.
+passage length and shape (fragment, upper-case share, questions), and how much of the question's wording
+the passage repeats as phrases (adjacent term pairs). Nothing keys on a passage's source, file or id.
 
 **Model.** Logistic regression (scikit-learn, L2, C={C} chosen by grouped 5-fold CV log-loss
 {cv_log_loss}), features standardised; weights in model.json ({bytes} bytes, sha256 in manifest.json,

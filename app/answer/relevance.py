@@ -16,6 +16,7 @@ folds of the train split) and is what section abstention thresholds (``select.py
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -86,6 +87,7 @@ FEATURES: tuple[str, ...] = (
     "section_label_x_cosine",
     "section_label_x_intent_section",
     "section_research_x_focus",
+    "phrase_cov",  # share of the question's adjacent term pairs ("usual start", "start dose") said adjacently
 )
 
 
@@ -174,7 +176,19 @@ def features(key: SectionKey, q: QuestionInfo, hit: Hit, rank: int, ctx: Section
         float(is_label) * cosine,
         float(is_label and intent_section),
         float(is_research) * focus_cov,
+        phrase_coverage(q.text, text_terms),
     ]
+
+
+def _pairs(stems: Sequence[str]) -> set[tuple[str, str]]:
+    return {(a, b) for a, b in itertools.pairwise(stems) if not (a.isdigit() or b.isdigit())}
+
+
+def phrase_coverage(question: str, text_terms: Sequence[str]) -> float:
+    """How much of the question's wording the passage repeats as phrases: the share of the question's
+    adjacent content-term pairs that occur adjacently in the passage."""
+    wanted = _pairs(analyze(question))
+    return len(wanted & _pairs(text_terms)) / len(wanted) if wanted else 0.0
 
 
 def _idf_coverage(weights: Mapping[str, float], have: set[str]) -> float:
