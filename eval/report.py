@@ -285,6 +285,7 @@ def build_report(
         "prompt_versions": _prompt_versions(asked, judge),
         "judge": {**judge.describe(), "calls": getattr(judge, "calls", None)},
         "calibration": calibration,
+        "extractive_calibration": extra.get("extractive_calibration"),
         "systems": {
             name: {"title": SYSTEM_TITLES[name], "metrics": res.metrics} for name, res in systems.items()
         },
@@ -357,6 +358,11 @@ def markdown(report: dict[str, Any]) -> str:
         f"corpus sha256 {report['index']['corpus_sha256'][:12]}…",
         f"- judge: `{report['judge']['name']}` — {calibration_line(report.get('calibration'))}",
     ]
+    if report.get("extractive_calibration"):
+        lines.append(
+            f"- extractive answers' judge: `{report['suite'].get('extractive_judge')}` — "
+            + calibration_line(report["extractive_calibration"])
+        )
     if report.get("generative"):
         g = report["generative"]
         lines.append(
@@ -417,6 +423,13 @@ def markdown(report: dict[str, Any]) -> str:
             )
     if report.get("calibration"):
         lines += ["", "## Judge calibration against human labels", "", calibration_md(report["calibration"])]
+    if report.get("extractive_calibration"):
+        lines += [
+            "",
+            "## Calibration of the extractive answers' judge against human labels",
+            "",
+            calibration_md(report["extractive_calibration"]),
+        ]
     if report.get("retrieval"):
         lines += ["", "## Retrieval", "", markdown_table(report["retrieval"])]
     if report.get("relevance"):

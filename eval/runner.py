@@ -402,6 +402,15 @@ def run_suite(
             seed=suite.seed,
             holdout_only=suite.calibration.holdout_only,
         )
+        if extractive_judge is not judge:
+            # The extractive answers are scored by another judge: its calibration is shown beside them.
+            extra["extractive_calibration"] = calibrate(
+                extractive_judge.inner,
+                sets=suite.calibration.sets,
+                limit=None if extractive_judge.name == "lexical" else limit,
+                seed=suite.seed,
+                holdout_only=suite.calibration.holdout_only,
+            )
         timings["calibration_s"] = round(time.perf_counter() - t, 2)
         log(f"judge calibration in {timings['calibration_s']}s")
 

@@ -29,6 +29,8 @@ MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "entailment"
 WINDOW_WORDS = 70  # words of passage per window: with the statement, fits the model's 128 tokens
 MAX_WINDOWS = 4  # windows scored per (statement, passages): those sharing most words with the statement
 MAX_LENGTH = 128
+MIN_WINDOW_WORDS = 20
+LONG_STATEMENT_WORDS = 25  # longer statements get shorter windows (see ``window_words``)
 
 
 class EntailmentModelError(RuntimeError):
@@ -141,16 +143,37 @@ class EntailmentModel:
         return out
 
     def judge_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[Verdict]:
-        """A verdict per (statement, passages), all windows of all items scored in batches."""
+        """A verdict per (statement, passages), all windows of all items scored in batches. A statement the
+        passages say word for word is entailed without asking the model."""
         plan: list[tuple[int, str]] = []
+        verbatim: dict[int, Verdict] = {}
         for i, (statement, passages) in enumerate(items):
-            cands = closest(statement, windows(passages), MAX_WINDOWS) or [""]
+            quoted = next((t for t in passages if is_verbatim(statement, t)), None)
+            if quoted is not None:
+                verbatim[i] = Verdict(
+                    "support", 1.0, {"support": 1.0, "neutral": 0.0, "contradict": 0.0}, quoted
+                )
+                continue
+            cands = closest(statement, windows(passages, window_words(statement)), MAX_WINDOWS) or [""]
             plan.extend((i, w) for w in cands)
         probs = self.score([(w, items[i][0]) for i, w in plan])
         per: dict[int, list[tuple[str, dict[str, float]]]] = {}
         for (i, w), p in zip(plan, probs, strict=True):
             per.setdefault(i, []).append((w, p))
-        return [decide(per[i]) for i in range(len(items))]
+        return [verbatim[i] if i in verbatim else decide(per[i]) for i in range(len(items))]
+
+
+def window_words(statement: str) -> int:
+    """Words of passage per window for this statement: the statement and its window share the model's
+    ``MAX_LENGTH`` tokens, so a long statement gets shorter windows (whole sentences still) rather than a
+    window whose end, where the matching sentence may be, is cut off."""
+    n = len(statement.split())
+    return WINDOW_WORDS if n <= LONG_STATEMENT_WORDS else max(MIN_WINDOW_WORDS, WINDOW_WORDS + 25 - n)
+
+
+def is_verbatim(statement: str, text: str) -> bool:
+    """The statement is said word for word in ``text`` (spacing, case and a final full stop aside)."""
+    return _squash(statement).rstrip(".") in _squash(text)
 
 
 def decide(scored: Sequence[tuple[str, dict[str, float]]]) -> Verdict:
@@ -197,7 +220,7 @@ def grounded_by_entailment(
     exact = check(statement, texts, drug_names=drug_names, min_overlap=0.0)
     if exact.missing_numbers or exact.missing_drugs or exact.negation_mismatch or not texts:
         return exact
-    if any(_squash(statement).rstrip(".") in _squash(t) for t in texts):
+    if any(is_verbatim(statement, t) for t in texts):
         return Grounding(supported=True, overlap=exact.overlap, reason="verbatim quote")
     verdict = entails(statement, texts)
     detail = ", ".join(f"{lab} {verdict.probs[lab]:.2f}" for lab in ENTAILMENT_LABELS)

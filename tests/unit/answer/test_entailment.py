@@ -115,3 +115,16 @@ def test_a_copied_model_with_a_changed_weight_file_does_not_load(tmp_path: Path)
         fh.write(" ")
     with pytest.raises(EntailmentModelError):
         entailment.EntailmentModel(copy)
+
+
+def test_a_statement_said_word_for_word_is_verbatim() -> None:
+    text = "Patients should be treated with  the lowest effective dose. Review the need regularly."
+    assert entailment.is_verbatim("patients should be treated with the lowest effective dose.", text)
+    assert not entailment.is_verbatim("Patients should be treated with the highest effective dose.", text)
+
+
+def test_long_statements_get_shorter_windows_so_the_pair_fits_the_model() -> None:
+    short = " ".join(["word"] * 12)
+    long = " ".join(["word"] * 60)
+    assert entailment.window_words(short) == entailment.WINDOW_WORDS
+    assert entailment.MIN_WINDOW_WORDS <= entailment.window_words(long) < entailment.WINDOW_WORDS
