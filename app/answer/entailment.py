@@ -13,7 +13,6 @@ Used by the guard's ``nli`` mode (``CURBSIDE_ANSWER__GUARD_MODE=nli``) and by th
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any, Literal
 
 from app.answer.grounding import Grounding, check, content_terms
 from app.corpus.chunker import split_sentences
+from app.index.cache import file_sha256
 
 EntailmentLabel = Literal["support", "neutral", "contradict"]
 ENTAILMENT_LABELS: tuple[EntailmentLabel, ...] = ("support", "neutral", "contradict")
@@ -78,14 +78,6 @@ def closest(statement: str, candidates: Sequence[str], k: int) -> list[str]:
     terms = set(content_terms(statement))
     scored = sorted(enumerate(candidates), key=lambda ic: (-len(terms & set(content_terms(ic[1]))), ic[0]))
     return [c for _, c in scored[:k]]
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def verify(model_dir: Path) -> dict[str, Any]:

@@ -30,9 +30,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from app.answer.entailment import MODEL_DIR, closest, file_sha256, windows
+from app.answer.entailment import MODEL_DIR, closest, windows
 from app.corpus.chunker import split_sentences
 from app.corpus.jsonl import load_corpus
+from app.index.cache import file_sha256
 from app.settings import ROOT
 from eval.datasets import DATA
 from eval.judges.calibration import HEALTHVER, load_covidfact, load_healthver, load_kqa_nli
