@@ -49,7 +49,8 @@ _TABLE_REF = re.compile(r"^\S+\s+Table\s+\d")  # "Drugs Table 4 includes …": a
 _CUT_END = re.compile(r"(?:\.[A-Z]{1,5}|\b[a-z]{1,2})$")  # "… .ME" (the next label cut), "… the pa" (cut)
 # A list's separator inside a passage ("… relationship: || Psychiatric: …") and an excerpt's leading
 # ellipsis ("... NORCO® 5/325"): the parts between them are the quotable units.
-_SEPARATOR = re.compile(r"\s*\|\|\s*")
+# A label Highlights cross-reference after a sentence ("… for 14 days. ( 2.1 ) Dosage may …") ends it too.
+_SEPARATOR = re.compile(r"\s*\|\|\s*|(?<=[.;:])\s*\(\s*\d+(?:\.\d+)*(?:\s*,\s*\d+(?:\.\d+)*)*\s*\)\s*")
 _LEADING_ELLIPSIS = re.compile(r"^(?:\.\.\.|…)\s*")
 # A study's aim ("To investigate whether…", "The aim of this study was…") restates the question; it is not
 # a finding, so a sentence that reports one comes first.
@@ -262,10 +263,15 @@ class ExtractiveComposer:
             p = hit.passage
             section = (p.section or "").lower()
             passage_terms = set(analyze(f"{p.title or ''} {p.text}"))
-            about_drug = bool(drug_words) and drug_words <= passage_terms
+            # A label passage retrieved under the asked drug's filter is that drug's own, whatever name
+            # it uses ("ZURZUVAE" for zuranolone).
+            about_drug = bool(drug_words) and (
+                drug_words <= passage_terms or (SECTION_SOURCE[key] == "fda_label" and hit.drug_match)
+            )
             section_bonus = 0.0
+            asked_section = SECTION_SOURCE[key] == "fda_label" and section in q.intent_sections
             if SECTION_SOURCE[key] == "fda_label":
-                if q.intent_sections and section in q.intent_sections:
+                if asked_section:
                     section_bonus += 0.25
                 if audience == "patient" and section in PATIENT_SECTIONS:
                     section_bonus += 0.2
@@ -293,7 +299,10 @@ class ExtractiveComposer:
                 focus_cov = len(focus_hits) / len(focus) if focus else 1.0
                 # A passage the relevance model is confident answers may say it in other words.
                 confident = hit.relevance is not None and hit.relevance >= CONFIDENT
-                if focus_cov < self.settings.min_focus_coverage and not confident:
+                # The asked drug's own label section for what is asked (its Dosage and Administration for a
+                # dose question) need not repeat the rest of the question ("for postpartum depression").
+                own_answer = about_drug and asked_section
+                if focus_cov < self.settings.min_focus_coverage and not (confident or own_answer):
                     continue
                 coverage = len(terms_all & terms) / len(terms_all) if terms_all else 0.0
                 cue = min(1.0, len(cues & terms) / 2) if cues else 0.0

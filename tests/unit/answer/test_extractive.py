@@ -36,3 +36,16 @@ def test_a_study_aim_is_recognised() -> None:
     assert is_aim("To investigate the effect of a multimodal cervical physical therapy on tinnitus.")
     assert is_aim("The aim of this study was to assess hearing in pre-eclampsia.")
     assert not is_aim("Pre-eclampsia is a potential risk factor for sensorineural hearing loss.")
+
+
+def test_pieces_split_at_a_highlights_cross_reference() -> None:
+    s = (
+        "Administer with fat-containing food. ( 2.1 ) Recommended dosage is 50 mg orally once daily in the "
+        "evening for 14 days. ( 2.1 ) Dosage may be reduced to 40 mg once daily. ( 2.2, 5.1 )"
+    )
+    assert pieces(s) == [
+        "Administer with fat-containing food.",
+        "Recommended dosage is 50 mg orally once daily in the evening for 14 days.",
+        "Dosage may be reduced to 40 mg once daily.",
+    ]
+    assert pieces("See Warnings (5.1) for details.") == ["See Warnings (5.1) for details."]
