@@ -26,10 +26,6 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def sample(rows: list[T], limit: int | None, seed: int = 13) -> list[T]:
     """A seeded sample (stable across runs) or everything when ``limit`` is None."""
     if limit is None or limit >= len(rows):

@@ -55,6 +55,7 @@ from typing import Any
 
 from app.answer.engine import AnswerEngine, QuestionError
 from app.corpus.chunker import record_id_of
+from app.index.cache import file_sha256
 from app.index.lexical import analyze
 from app.retrieval import Retrieval, Retriever
 from app.schema import (
@@ -69,7 +70,7 @@ from app.schema import (
     SectionKey,
     Statement,
 )
-from eval.datasets import DATA, file_sha256, read_jsonl, sample, split_of_question
+from eval.datasets import DATA, read_jsonl, sample, split_of_question
 
 # -- the sets ---------------------------------------------------------------------------------------------
 

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.corpus.chunker import record_id_of
+from app.index.cache import file_sha256
 from app.retrieval import Filters, Method, Retriever
 from app.schema import SourceType
-from eval.datasets import DATA, RETRIEVAL_SETS, file_sha256, read_jsonl, sample
+from eval.datasets import DATA, RETRIEVAL_SETS, read_jsonl, sample
 
 METHODS: tuple[Method, ...] = ("lexical", "dense", "hybrid")
 METHOD_NAMES = {"lexical": "BM25", "dense": "dense", "hybrid": "hybrid"}

@@ -12,8 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.index.cache import file_sha256
 from app.schema import SectionKey
-from eval.datasets import DATA, file_sha256, read_jsonl, sample
+from eval.datasets import DATA, read_jsonl, sample
 from eval.settings import EVAL_DIR, JudgeName
 
 SUITES_DIR = EVAL_DIR / "suites"

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from eval.datasets import DATA, file_sha256, read_jsonl
+from app.index.cache import file_sha256
+from eval.datasets import DATA, read_jsonl
 from eval.judges.base import LABELS, Judge, Label
 
 Split = Literal["tune", "holdout"]

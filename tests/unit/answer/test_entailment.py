@@ -20,6 +20,7 @@ from app.answer.entailment import (
     verify,
     windows,
 )
+from app.index.cache import file_sha256
 
 LABEL = (
     "The recommended dose is 50 mg once daily. Take it with food. Do not use it in patients with acute "
@@ -57,7 +58,7 @@ def test_a_tampered_model_file_is_refused(tmp_path: Path) -> None:
     folder = tmp_path / "m"
     folder.mkdir()
     (folder / "weights.bin").write_bytes(b"abc")
-    digest = entailment.file_sha256(folder / "weights.bin")
+    digest = file_sha256(folder / "weights.bin")
     (folder / "manifest.json").write_text(json.dumps({"files": {"weights.bin": digest}}))
     assert verify(folder)["files"]["weights.bin"] == digest
     (folder / "weights.bin").write_bytes(b"abd")
