@@ -202,6 +202,11 @@ class AnswerSettings(BaseModel):
         "entailment model in app/models/entailment (python -m eval.judges.train_nli) says the citations "
         "entail (numbers, drugs, negations still exact)",
     )
+    nli_precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description="nli guard mode: the entailment model's arithmetic (auto: bfloat16 where the CPU has "
+        "native bf16 instructions, else float32)",
+    )
     min_overlap: float = Field(
         0.6, ge=0, le=1, description="grounding: share of a statement's content words in its sources"
     )

@@ -175,6 +175,7 @@ def part_judge(settings: Settings, quick: bool) -> dict[str, Any]:
     return {
         "load_s": round(load_s, 2),
         "threads": 2,
+        "precision": model.precision,
         "pairs": len(hv),
         "ms_per_pair_batched": round(pair_ms, 2),
         "items": len(kqa),

@@ -47,6 +47,11 @@ class NLIJudgeSettings(BaseModel):
     )
     max_length: int = Field(512, ge=16, description="tokens of premise + statement seen by the model")
     threads: int | None = Field(None, ge=1, description="torch threads (default: torch's own)")
+    precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description="the shipped model's arithmetic (auto: bfloat16 where the CPU has native bf16 "
+        "instructions, else float32)",
+    )
 
 
 class LLMJudgeSettings(BaseModel):

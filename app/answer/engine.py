@@ -245,7 +245,9 @@ class AnswerEngine:
             {h.passage.id: h.passage for hits in evidence.values() for h in hits},
             find_drugs=self.lexicon.detect,
             policy=GuardPolicy(
-                mode=self.settings.answer.guard_mode, min_overlap=self.settings.answer.min_overlap
+                mode=self.settings.answer.guard_mode,
+                min_overlap=self.settings.answer.min_overlap,
+                nli_precision=self.settings.answer.nli_precision,
             ),
             abstain_messages=self._messages,
         )

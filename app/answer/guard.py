@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from app.answer.draft import Draft, DraftSection, DraftStatement
-from app.answer.entailment import grounded_by_entailment
+from app.answer.entailment import Precision, grounded_by_entailment
 from app.answer.grounding import Grounding, check, content_terms
 from app.schema import (
     SECTION_TITLES,
@@ -33,6 +33,7 @@ from app.schema import (
 class GuardPolicy:
     mode: str = "drop"  # "drop" unsupported statements, "flag" them, or "nli": drop what is not entailed
     min_overlap: float = 0.6
+    nli_precision: Precision = "auto"  # the entailment model's arithmetic in nli mode
 
 
 def locate_quote(statement: str, passage: Passage) -> Quote:
@@ -149,7 +150,11 @@ def _check_statement(
         same exact checks of numbers, drugs and negations; app/answer/entailment.py)."""
         if policy.mode == "nli":
             return grounded_by_entailment(
-                text, [p.text for p in cited], drug_names=drugs, min_overlap=policy.min_overlap
+                text,
+                [p.text for p in cited],
+                drug_names=drugs,
+                min_overlap=policy.min_overlap,
+                precision=policy.nli_precision,
             )
         return check(text, cited, drug_names=drugs, min_overlap=policy.min_overlap)
 

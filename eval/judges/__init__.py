@@ -41,7 +41,9 @@ def _nli(
 
     model_dir = cfg.nli.model_dir.expanduser() if cfg.nli.model_dir is not None else None
     if model_dir is None or (model_dir / "manifest.json").exists():
-        return EntailmentJudge(model_dir, threads=cfg.nli.threads)  # the shipped model by default
+        return EntailmentJudge(
+            model_dir, threads=cfg.nli.threads, precision=cfg.nli.precision
+        )  # the shipped model by default
     return NLIJudge(
         model_dir,
         label_map=cfg.nli.label_map,

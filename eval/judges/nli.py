@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from app.answer.entailment import Precision
 from eval.judges.base import LABELS, JudgeError, Label, Verdict
 
 DEFAULT_LABELS: dict[str, Label] = {
@@ -64,11 +65,13 @@ class EntailmentJudge:
 
     name = "nli"
 
-    def __init__(self, model_dir: Path | None = None, *, threads: int | None = None) -> None:
+    def __init__(
+        self, model_dir: Path | None = None, *, threads: int | None = None, precision: Precision = "auto"
+    ) -> None:
         from app.answer.entailment import MODEL_DIR, EntailmentModel, EntailmentModelError
 
         try:
-            self.model = EntailmentModel(model_dir or MODEL_DIR, threads=threads)
+            self.model = EntailmentModel(model_dir or MODEL_DIR, threads=threads, precision=precision)
         except EntailmentModelError as exc:
             raise JudgeError(str(exc)) from exc
 

@@ -89,12 +89,16 @@ def test_nli_mode_checks_numbers_drugs_and_negation_exactly_before_the_model(
 
 def test_nli_mode_follows_the_models_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
     probs = {"support": 0.1, "neutral": 0.1, "contradict": 0.8}
-    monkeypatch.setattr(entailment, "entails", lambda s, p: Verdict("contradict", 0.1, probs, p[0]))
+    monkeypatch.setattr(
+        entailment, "entails", lambda s, p, _precision="auto": Verdict("contradict", 0.1, probs, p[0])
+    )
     g = grounded_by_entailment("Liver tests are checked every month.", [LABEL])
     assert not g.supported
     assert "contradict" in g.reason
     probs = {"support": 0.9, "neutral": 0.05, "contradict": 0.05}
-    monkeypatch.setattr(entailment, "entails", lambda s, p: Verdict("support", 0.9, probs, p[0]))
+    monkeypatch.setattr(
+        entailment, "entails", lambda s, p, _precision="auto": Verdict("support", 0.9, probs, p[0])
+    )
     assert grounded_by_entailment("Liver tests are checked every month.", [LABEL]).supported
 
 
@@ -129,3 +133,24 @@ def test_long_statements_get_shorter_windows_so_the_pair_fits_the_model() -> Non
     long = " ".join(["word"] * 60)
     assert entailment.window_words(short) == entailment.WINDOW_WORDS
     assert entailment.MIN_WINDOW_WORDS <= entailment.window_words(long) < entailment.WINDOW_WORDS
+
+
+@shipped
+def test_length_sorted_batches_give_each_pair_its_own_score_in_input_order() -> None:
+    model = entailment.EntailmentModel()
+    text = "Metformin is contraindicated in patients with severe renal impairment (eGFR below 30)."
+    pairs = [
+        (
+            text + " " + "It is taken with meals to reduce gastrointestinal side effects." * 3,
+            "Take it with meals.",
+        ),
+        (text, "Metformin is contraindicated in severe renal impairment."),
+        (text, "Metformin is safe in severe renal impairment."),
+    ]
+    together = model.score(pairs, batch=2)
+    alone = [model.score([p])[0] for p in pairs]
+    for got, want in zip(together, alone, strict=True):
+        assert got.keys() == want.keys()
+        assert all(abs(got[k] - want[k]) < 1e-3 for k in got)
+    assert max(together[1], key=together[1].__getitem__) == "support"
+    assert together[2]["support"] < together[1]["support"]
