@@ -5,9 +5,11 @@ Both composers get the same selected evidence. With the learned relevance model 
 section answers only when its best hit reaches the section's calibrated threshold
 (``answer.answer_threshold_<section>``, the operating point chosen on the train split for ≥ 0.95 abstention
 on unanswerable sections — see the model card); it keeps the hits within ``answer.keep_ratio`` of the best,
-most probable first. A qualifier ("low-dose") is judged later, by the composer, so a section can still
-show what its sources do cover as context. ``"floor"`` is the earlier rule: hits whose cosine reaches
-``answer.floor_<section>``, in fused order.
+most probable first. A guideline or research passage that never speaks of what a drug question asks for
+(side effects, dose, interactions, pregnancy) cannot answer it (``INTENT_EVIDENCE``). A qualifier
+("low-dose") is judged later, by the composer, so a section can still show what its sources do cover as
+context. ``"floor"`` is the earlier rule: hits whose cosine reaches ``answer.floor_<section>``, in fused
+order.
 """
 
 from __future__ import annotations
@@ -37,6 +39,18 @@ ABSENT_SHARE = 0.5
 MISSPELT_MIN_LEN = 6
 # Added to P(answers) of a patient-facing label passage (Medication Guide…) when the audience is a patient.
 PATIENT_PREFERENCE = 0.3
+# What a guideline or research passage must mention to answer a question about a drug that asks for one of
+# these: a side-effect question is not answered by an abstract that only names the drug ("common metabolites
+# … of sertraline"). Label passages are the drug's own sections, matched to the intent by section instead.
+INTENT_EVIDENCE: dict[str, frozenset[str]] = {
+    intent: frozenset(analyze(words))
+    for intent, words in {
+        "adverse": "adverse side tolerability tolerated safety toxicity toxic harms",
+        "dose": "dose doses dosage dosing dosed mg titration",
+        "interaction": "interaction interactions interact concomitant coadministration coadministered",
+        "pregnancy": "pregnancy pregnant fetal fetus lactation breastfeeding milk",
+    }.items()
+}
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,9 @@ class Selector:
             hits = asked or hits
         # The qualifier is the composer's to judge (it shows context when no passage says it).
         probs = self.model.score(key, replace(q, qualifiers=[], qualifier_text=[]), hits, idf)
+        needed = {t for intent in q.intents for t in INTENT_EVIDENCE.get(intent, ())}
+        if key != "fda_label" and needed and q.drugs:
+            probs = [p if needed & _terms(h) else 0.0 for p, h in zip(probs, hits, strict=True)]
         if audience == "patient":
             # A patient is better served by the label's own words to patients (Medication Guide, Patient
             # Information) when they answer too: among passages of similar relevance, they come first.
@@ -140,3 +157,7 @@ def select_by_floor(key: SectionKey, hits: Sequence[Hit], settings: AnswerSettin
     low = floor(settings, key)
     kept = [h for h in hits if (h.cosine or 0.0) >= low]
     return kept[: settings.passages_per_section]
+
+
+def _terms(hit: Hit) -> set[str]:
+    return set(analyze(f"{hit.passage.title or ''} {hit.passage.text}"))
