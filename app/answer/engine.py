@@ -331,7 +331,7 @@ class AnswerEngine:
     def _missing(self, focus: FocusEntities, q: QuestionInfo) -> list[str]:
         """A drug or topic no passage mentions: every section says so, and shows nothing about anything
         else (the focus reading's unknown subject, or focus terms absent from the index)."""
-        return focus.unknown if focus.unknown_subject else self._selector.absent(q)
+        return focus.unknown if focus.unknown_subject else self._selector.absent(q, focus.corrected)
 
     def _about_drugs(self, key: SectionKey, hits: list[Hit], drugs: Sequence[str]) -> list[Hit]:
         """A guideline or research passage can answer a question about a drug only if it names that drug

@@ -197,6 +197,57 @@ def _drug_like(word: str) -> bool:
     return len(word) >= 6 and word.endswith(_DRUG_STEMS)
 
 
+# Words of a question's frame that a hurried writer mistypes or runs into the next word ("whate is",
+# "afibwhat are"): read as these, they are not a subject no passage mentions.
+QUESTION_WORDS = frozenset(
+    [
+        "what",
+        "which",
+        "when",
+        "where",
+        "whom",
+        "whose",
+        "does",
+        "should",
+        "would",
+        "could",
+        "can",
+        "will",
+        "how",
+        "why",
+        "is",
+        "are",
+        "was",
+        "the",
+        "for",
+        "and",
+        "with",
+        "about",
+        "from",
+    ]
+)
+MIN_RUN_TOGETHER_PART = 3
+
+
+def _frame_word(word: str, lexicon: DrugLexicon, doc_freq: DocFreq) -> str | None:
+    """What an unseen word of the question's frame was meant as: a question word one letter off ("whate" →
+    what), or a known term run together with one ("afibwhat" → afib, "whatis" → what). None otherwise."""
+    if not word.isalpha() or lexicon.is_key(word) or not _unseen(word, doc_freq):
+        return None
+    if len(word) <= 6:
+        near = [w for w in QUESTION_WORDS if len(w) >= 4 and Levenshtein.distance(word, w) == 1]
+        if len(near) == 1:
+            return near[0]
+    for i in range(MIN_RUN_TOGETHER_PART, len(word) - MIN_RUN_TOGETHER_PART + 1):
+        head, tail = word[:i], word[i:]
+        for frame, rest in ((head, tail), (tail, head)):
+            if frame in QUESTION_WORDS and (lexicon.is_key(rest) or not _unseen(rest, doc_freq)):
+                return rest
+        if head in QUESTION_WORDS and tail in QUESTION_WORDS:
+            return head
+    return None
+
+
 def _correct(word: str, lexicon: DrugLexicon, doc_freq: DocFreq) -> str | None:
     """A drug key (or an everyday word) for a misspelt word no passage holds; None when it is not one."""
     alias = ALIASES.get(word)
@@ -204,6 +255,9 @@ def _correct(word: str, lexicon: DrugLexicon, doc_freq: DocFreq) -> str | None:
         return alias
     if len(word) > MIN_FUZZY_LEN and word.endswith("s") and lexicon.is_key(word[:-1]):
         return word[:-1]  # "percocets"
+    frame = _frame_word(word, lexicon, doc_freq)
+    if frame is not None:
+        return frame
     if (
         len(word) < MIN_FUZZY_LEN
         or not word.isalpha()

@@ -15,7 +15,7 @@ order.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from app.answer.question import PATIENT_SECTIONS, QuestionInfo
@@ -61,13 +61,15 @@ class Selector:
     model: RelevanceModel | None = None
     lexical: LexicalStore | None = None  # document frequencies and spelling neighbours of terms
 
-    def absent(self, q: QuestionInfo) -> list[str]:
+    def absent(self, q: QuestionInfo, misspelt: Iterable[str] = ()) -> list[str]:
         """What the question is about that no passage in the index mentions, as written ("trelavoxin",
         "Capgras"): focus terms with no passage and no near spelling in the index, when they carry at
-        least half of the question's focus (by idf). No section can answer about them."""
+        least half of the question's focus (by idf). No section can answer about them. ``misspelt``: words
+        the focus reading took for typos of others ("whate", "symple", "afibwhat"), which are not absent."""
         if self.lexical is None:
             return []
-        focus = [t for t in q.focus if not t.isdigit()]
+        typos = {t for w in misspelt for t in analyze(w)}
+        focus = [t for t in q.focus if not t.isdigit() and t not in typos]
         missing = {
             t for t in focus if len(t) >= 4 and self.lexical.doc_freq(t) == 0 and not self._misspelt(t)
         }

@@ -189,3 +189,16 @@ def test_every_made_up_and_newly_approved_drug_of_the_abstention_set_is_unknown(
         focus = find_focus(str(r["question"]), lexicon, doc_freq)
         assert focus.drugs == [], r["question"]
         assert str(r["absent_terms"][0]) in focus.unknown + focus.no_label, r["question"]
+
+
+def test_a_mistyped_or_run_together_question_word_is_not_an_unknown_subject(
+    lexicon: DrugLexicon, doc_freq: DocFreq
+) -> None:
+    focus = find_focus("whate is the usual dose of metformin", lexicon, doc_freq)
+    assert focus.corrected.get("whate") == "what"
+    assert focus.unknown == [] and focus.drugs == ["metformin"]
+    focus = find_focus("side effects of metforminwhat are they", lexicon, doc_freq)
+    assert focus.corrected.get("metforminwhat") == "metformin"
+    assert focus.drugs == ["metformin"] and focus.unknown == []
+    # A made-up name is still unknown, even one that starts like a question word.
+    assert find_focus("What is the dose of canvoraxin?", lexicon, doc_freq).unknown == ["canvoraxin"]
