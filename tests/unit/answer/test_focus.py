@@ -196,9 +196,11 @@ def test_a_mistyped_or_run_together_question_word_is_not_an_unknown_subject(
 ) -> None:
     focus = find_focus("whate is the usual dose of metformin", lexicon, doc_freq)
     assert focus.corrected.get("whate") == "what"
-    assert focus.unknown == [] and focus.drugs == ["metformin"]
+    assert focus.unknown == []
+    assert focus.drugs == ["metformin"]
     focus = find_focus("side effects of metforminwhat are they", lexicon, doc_freq)
     assert focus.corrected.get("metforminwhat") == "metformin"
-    assert focus.drugs == ["metformin"] and focus.unknown == []
+    assert focus.drugs == ["metformin"]
+    assert focus.unknown == []
     # A made-up name is still unknown, even one that starts like a question word.
     assert find_focus("What is the dose of canvoraxin?", lexicon, doc_freq).unknown == ["canvoraxin"]
