@@ -5,7 +5,8 @@ Both composers get the same selected evidence. With the learned relevance model 
 section answers only when its best hit reaches the section's calibrated threshold
 (``answer.answer_threshold_<section>``, the operating point chosen on the train split for ≥ 0.95 abstention
 on unanswerable sections — see the model card); it keeps the hits within ``answer.keep_ratio`` of the best,
-most probable first. A guideline or research passage that never speaks of what a drug question asks for
+most probable first, and in the label section the rest of a chosen label section when retrieved (chunks
+are cuts of one section; ``SIBLING_SHARE``). A guideline or research passage that never speaks of what a drug question asks for
 (side effects, dose, interactions, pregnancy) cannot answer it (``INTENT_EVIDENCE``). A qualifier
 ("low-dose") is judged later, by the composer, so a section can still show what its sources do cover as
 context. ``"floor"`` is the earlier rule: hits whose cosine reaches ``answer.floor_<section>``, in fused
@@ -39,6 +40,9 @@ ABSENT_SHARE = 0.5
 MISSPELT_MIN_LEN = 6
 # Added to P(answers) of a patient-facing label passage (Medication Guide…) when the audience is a patient.
 PATIENT_PREFERENCE = 0.3
+# A retrieved chunk of the same label section as a chosen one is kept too when its P(answers) is at least
+# this share of the best (see ``Selector.select``).
+SIBLING_SHARE = 0.4
 # What a guideline or research passage must mention to answer a question about a drug that asks for one of
 # these: a side-effect question is not answered by an abstract that only names the drug ("common metabolites
 # … of sertraline"). Label passages are the drug's own sections, matched to the intent by section instead.
@@ -151,6 +155,17 @@ class Selector:
             return select_by_floor(key, [h for _p, h in scored], self.settings) if q.qualifiers else []
         keep = max(threshold(self.settings, key), self.settings.keep_ratio * top)
         chosen = [h.model_copy(update={"relevance": p}) for p, _i, h in ranked if p >= keep]
+        if key == "fda_label":
+            # Chunks are cuts of one label section: the rest of a chosen section, when retrieved, may hold
+            # the answering sentence ("The usual starting dose …" one chunk after "There is no fixed
+            # dosage regimen …"); its sentences compete in the composer with the chosen chunk's, as parts of
+            # the section the model chose (its relevance).
+            sections = {(h.passage.record_id, h.passage.section): h.relevance for h in chosen}
+            chosen += [
+                h.model_copy(update={"relevance": sections[(h.passage.record_id, h.passage.section)]})
+                for p, _i, h in ranked
+                if keep > p >= SIBLING_SHARE * top and (h.passage.record_id, h.passage.section) in sections
+            ]
         return chosen[: self.settings.passages_per_section]
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from app.answer.question import analyse_question
+from collections.abc import Mapping, Sequence
+
+from app.answer.question import QuestionInfo, analyse_question
 from app.answer.relevance import RelevanceModel
 from app.answer.select import Selector
 from app.corpus.chunker import split_sentences
-from app.schema import Hit, Passage, Span
+from app.schema import Hit, Passage, SectionKey, Span
 from app.settings import AnswerSettings
 
 
@@ -51,3 +53,59 @@ def test_a_question_without_such_an_intent_keeps_the_models_score() -> None:
     q = analyse_question("What metabolites predict response to sertraline?", drugs=["sertraline"])
     scored = [p for p, _h in selector.scored("research", q, [METABOLITES], {})]
     assert scored[0] > 0.0
+
+
+def _label(pid: str, text: str, rank: int) -> Hit:
+    spans = [Span(start=s.start, end=s.end) for s in split_sentences(text)]
+    passage = Passage(
+        id=pid,
+        record_id=pid.split("#", maxsplit=1)[0],
+        text=text,
+        source_type="fda_label",
+        section="Dosage and Administration",
+        drug="metformin",
+        sentences=spans,
+    )
+    return Hit(
+        passage=passage,
+        score=1.0 / (1 + rank),
+        cosine=0.6 - 0.05 * rank,
+        dense_score=0.6 - 0.05 * rank,
+        drug_match=True,
+    )
+
+
+class _FixedScores(RelevanceModel):
+    """The shipped model's weights with the P(answers) the real label chunks of the metformin dose question
+    got (0.646 for the section's first chunk, 0.309 for the one holding "The usual starting dose …"), so the
+    rule under test sees that situation whatever the fixture texts score."""
+
+    def __init__(self, probs: dict[str, float]) -> None:
+        shipped = RelevanceModel.load()
+        super().__init__(**{f: getattr(shipped, f) for f in shipped.__dataclass_fields__})
+        object.__setattr__(self, "_probs", probs)
+
+    def score(
+        self, key: SectionKey, q: QuestionInfo, hits: Sequence[Hit], idf: Mapping[str, float]
+    ) -> list[float]:
+        probs: dict[str, float] = object.__getattribute__(self, "_probs")
+        return [probs[h.passage.id] for h in hits]
+
+
+def test_the_rest_of_a_chosen_label_section_is_kept_with_the_sections_relevance() -> None:
+    model = _FixedScores({"label:m:dosage#0": 0.646, "label:m:dosage#1": 0.309, "label:m:overdosage#0": 0.3})
+    selector = Selector(AnswerSettings(), model)
+    q = analyse_question(
+        "What is the usual starting dose of metformin for type 2 diabetes?", drugs=["metformin"]
+    )
+    first = _label("label:m:dosage#0", "There is no fixed dosage regimen for metformin.", 0)
+    rest = _label("label:m:dosage#1", "The usual starting dose of metformin is 500 mg twice a day.", 1)
+    other = _label("label:m:overdosage#0", "Overdose of metformin has occurred.", 2)
+    chosen = selector.select("fda_label", q, [first, rest, other], {})
+    assert [(h.passage.id, h.relevance) for h in chosen] == [
+        ("label:m:dosage#0", 0.646),
+        ("label:m:dosage#1", 0.646),  # competes in the composer as part of the chosen section
+    ]
+    # Below SIBLING_SHARE of the best, the rest of the section is not kept.
+    low = Selector(AnswerSettings(), _FixedScores({"label:m:dosage#0": 0.646, "label:m:dosage#1": 0.2}))
+    assert [h.passage.id for h in low.select("fda_label", q, [first, rest], {})] == ["label:m:dosage#0"]
