@@ -6,11 +6,11 @@ section answers only when its best hit reaches the section's calibrated threshol
 (``answer.answer_threshold_<section>``, the operating point chosen on the train split for ≥ 0.95 abstention
 on unanswerable sections — see the model card); it keeps the hits within ``answer.keep_ratio`` of the best,
 most probable first, and in the label section the rest of a chosen label section when retrieved (chunks
-are cuts of one section; ``SIBLING_SHARE``). A guideline or research passage that never speaks of what a drug question asks for
-(side effects, dose, interactions, pregnancy) cannot answer it (``INTENT_EVIDENCE``). A qualifier
-("low-dose") is judged later, by the composer, so a section can still show what its sources do cover as
-context. ``"floor"`` is the earlier rule: hits whose cosine reaches ``answer.floor_<section>``, in fused
-order.
+are cuts of one section; ``SIBLING_SHARE``). A guideline or research passage that never speaks of what a
+drug question asks for (side effects, dose, interactions, pregnancy) cannot answer it
+(``INTENT_EVIDENCE``). A qualifier ("low-dose") is judged later, by the composer, so a section can still
+show what its sources do cover as context. ``"floor"`` is the earlier rule: hits whose cosine reaches
+``answer.floor_<section>``, in fused order.
 """
 
 from __future__ import annotations
