@@ -154,3 +154,20 @@ def test_length_sorted_batches_give_each_pair_its_own_score_in_input_order() -> 
         assert all(abs(got[k] - want[k]) < 1e-3 for k in got)
     assert max(together[1], key=together[1].__getitem__) == "support"
     assert together[2]["support"] < together[1]["support"]
+
+
+@shipped
+def test_bfloat16_and_float32_arithmetic_give_the_same_labels() -> None:
+    text = "Metformin is contraindicated in patients with severe renal impairment (eGFR below 30)."
+    pairs = [
+        (text, "Metformin is contraindicated in severe renal impairment."),
+        (text, "Metformin is recommended in severe renal impairment."),
+        (text, "Metformin causes weight gain."),
+    ]
+    exact = entailment.EntailmentModel(precision="float32")
+    fast = entailment.EntailmentModel(precision="bfloat16")
+    assert exact.precision == "float32"
+    assert fast.precision == "bfloat16"
+    for a, b in zip(exact.score(pairs), fast.score(pairs), strict=True):
+        assert max(a, key=a.__getitem__) == max(b, key=b.__getitem__)
+        assert all(abs(a[k] - b[k]) < 0.05 for k in a)
