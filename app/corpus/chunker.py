@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from app.schema import CITABLE_FIELDS, CorpusRecord, Passage, Span
 
-CHUNKER_VERSION = 3  # 3: research sentence spans start after a structured-abstract label
+# 3: research sentence spans start after a structured-abstract label; 4: guideline tables as row sentences
+CHUNKER_VERSION = 4
 
 # Abbreviations after which a period does not end a sentence (lower-cased, without the period). Units
 # ("mg", "mL") are deliberately absent: label sentences often end with a dose.

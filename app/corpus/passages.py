@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from app.corpus.chunker import ChunkParams, chunk_record
-from app.corpus.repair import repair_fragments
+from app.corpus.repair import repair_fragments, table_sentences
 from app.corpus.study_type import study_type_of
 from app.schema import CorpusRecord, Passage
 
@@ -60,11 +60,15 @@ def passages_from_records(
 
 
 def repaired(record: CorpusRecord) -> CorpusRecord:
-    """A research record with its text trimmed to whole words and sentences (``repair.repair_fragments``);
-    other records as they are. Done at build time, so the shipped data stays as its source gave it."""
-    if record.source_type != "research":
+    """A research record with its text trimmed to whole words and sentences (``repair.repair_fragments``), a
+    guideline with its Markdown tables said one sentence per row (``repair.table_sentences``); label records
+    as they are. Done at build time, so the shipped data stays as its source gave it."""
+    if record.source_type == "research":
+        text = repair_fragments(record.text)
+    elif record.source_type == "guideline":
+        text = table_sentences(record.text)
+    else:
         return record
-    text = repair_fragments(record.text)
     return record if text == record.text else record.model_copy(update={"text": text})
 
 

@@ -1,4 +1,5 @@
-"""Research text repair at build time: whole words and sentences, and structured-abstract labels.
+"""Text repair at build time: research snippets to whole words and sentences (structured-abstract labels
+kept), guideline tables to one sentence per row (``table_sentences``, at the end of this module).
 
 Some research sources ship fragments, not abstracts. BioASQ's gold snippets are character ranges of an
 abstract, and a range that starts or ends inside a word or a sentence comes out as ``"JECTIVE: To
@@ -201,3 +202,61 @@ def repair_fragments(text: str) -> str:
     out = "\n".join(kept).strip("\n")
     out = re.sub(r"\n{3,}", "\n\n", out)
     return out if out.strip() else text
+
+
+# -- guideline tables ---------------------------------------------------------------------------------------
+
+_TABLE_LINE = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?(?:\s*:?-{3,}:?\s*\|)+\s*:?(?:-{3,}:?)?\s*$")
+_CELL_MARKUP = re.compile(r"\*\*|__|`")
+_CELL_BREAK = re.compile(r"\s*<br\s*/?>\s*", re.IGNORECASE)
+_EMPTY_CELLS = frozenset({"-", "–", "—"})
+
+
+def _cells(line: str) -> list[str]:
+    inner = line.strip().removeprefix("|").removesuffix("|")
+    cells = [_CELL_BREAK.sub(", ", _CELL_MARKUP.sub("", c)).strip() for c in inner.split("|")]
+    return [" ".join(c.split()) for c in cells]
+
+
+def _row_sentence(header: list[str], row: list[str]) -> str:
+    """One table row as one sentence: "Grade II — West Haven Criteria: Overt; Clinical Features: Lethargy,
+    asterixis." The first cell is the row's subject; the others are named by their column (a cell under an
+    empty header stands alone); empty cells are left out."""
+    subject = row[0] if row and row[0] not in _EMPTY_CELLS else ""
+    parts = []
+    for i, cell in enumerate(row[1:], start=1):
+        if not cell or cell in _EMPTY_CELLS:
+            continue
+        name = header[i] if i < len(header) else ""
+        parts.append(f"{name}: {cell}" if name else cell)
+    body = "; ".join(parts)
+    sentence = f"{subject} — {body}" if subject and body else subject or body
+    if not sentence:
+        return ""
+    return sentence if _TERMINAL.search(sentence) else f"{sentence}."
+
+
+def table_sentences(text: str) -> str:
+    """``text`` with every Markdown table (a header row, a ``|---|`` rule, body rows) rewritten as one
+    sentence per body row, each naming its columns ("Drug: Lactulose; Dose: 15–30 mL PO every 1–2 hours."):
+    a row can then be quoted, verbatim from the stored text, as a readable statement, where a raw
+    ``| … | … |`` line never could. The first column is the row's subject and is said first, unnamed.
+    Text outside tables is unchanged."""
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        is_table = i + 1 < len(lines) and _TABLE_LINE.match(lines[i]) and _TABLE_RULE.match(lines[i + 1])
+        if not is_table:
+            out.append(lines[i])
+            i += 1
+            continue
+        header = _cells(lines[i])
+        i += 2
+        while i < len(lines) and _TABLE_LINE.match(lines[i]):
+            sentence = _row_sentence(header, _cells(lines[i]))
+            if sentence:
+                out.append(sentence)
+            i += 1
+    return "\n".join(out)

@@ -5,9 +5,10 @@ The texts are real records of the shipped corpus (BioASQ snippets, PubMedQA and 
 
 from __future__ import annotations
 
+from app.answer.extractive import is_clean, trim
 from app.corpus.chunker import ChunkParams, chunk_record, label_end
 from app.corpus.passages import passages_from_records, repaired
-from app.corpus.repair import repair_fragments, repair_line
+from app.corpus.repair import repair_fragments, repair_line, table_sentences
 from app.schema import CorpusRecord
 
 
@@ -134,3 +135,40 @@ def test_quotable_sentences_start_after_the_label_and_stay_verbatim() -> None:
     )
     (g,) = chunk_record(label)
     assert g.sentence_texts() == ["Grade A: offer statins to adults."]  # only research labels are cut
+
+
+GUIDELINE_TABLE = (
+    "### Classification\n"
+    "| Grade | West Haven Criteria | Clinical Features |\n"
+    "|---|:---:|---|\n"
+    "| Minimal/Covert | 0–I | No overt signs |\n"
+    "| **Grade II** | Overt | Lethargy, disorientation, asterixis |\n"
+    "| Grade IV | Coma | – |\n"
+    "\n"
+    "Lactulose is first-line. A pipe | outside a table stays."
+)
+
+
+def test_a_guideline_table_is_said_one_sentence_per_row() -> None:
+    assert table_sentences(GUIDELINE_TABLE) == (
+        "### Classification\n"
+        "Minimal/Covert — West Haven Criteria: 0–I; Clinical Features: No overt signs.\n"
+        "Grade II — West Haven Criteria: Overt; Clinical Features: Lethargy, disorientation, asterixis.\n"
+        "Grade IV — West Haven Criteria: Coma.\n"
+        "\n"
+        "Lactulose is first-line. A pipe | outside a table stays."
+    )
+    assert table_sentences("no table here\n| a | b |\nnot a rule") == "no table here\n| a | b |\nnot a rule"
+
+
+def test_table_rows_become_quotable_sentences_of_the_guideline_passage() -> None:
+    record = CorpusRecord.model_validate(
+        {"id": "openmed:x:he", "source_type": "guideline", "title": "Cirrhosis", "text": GUIDELINE_TABLE}
+    )
+    fixed = repaired(record)
+    assert "|---|" not in fixed.text
+    (p,) = chunk_record(fixed, ChunkParams(min_words=1))
+    quotable = [s for s in p.sentence_texts() if is_clean(trim(s))]
+    assert any(s.startswith("Grade II — West Haven Criteria: Overt") for s in quotable)
+    for s in p.sentence_texts():
+        assert s in fixed.text  # verbatim from the stored (repaired) text
