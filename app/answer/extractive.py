@@ -186,6 +186,14 @@ def _short_answer(hit: Hit) -> str | None:
     return text
 
 
+def _says(hit: Hit, run: list[str], anchors: set[str]) -> bool:
+    """True when the passage's text, or its title taken alone, says ``run`` next to one of ``anchors``."""
+    p = hit.passage
+    return mentions_near(analyze(p.text), run, anchors) or (
+        bool(p.title) and mentions_near(analyze(p.title or ""), run, anchors)
+    )
+
+
 class ExtractiveComposer:
     name = "extractive"
 
@@ -211,13 +219,10 @@ class ExtractiveComposer:
         if not hits:
             return DraftSection(key=key, abstained=True, message=self.messages.get(key))
         # A qualifier ("low-dose") must be said of what the question is about ("naltrexone"), in the same
-        # passage: otherwise the passage is about something else and cannot answer.
+        # passage: otherwise the passage is about something else and cannot answer. The passage's title
+        # counts, on its own: a label's product name ("Mucinex Fast-Max") says it of every section.
         anchors = set(q.focus) | {w for d in q.drugs for w in analyze(d)}
-        qualified = [
-            h
-            for h in hits
-            if all(mentions_near(analyze(h.passage.text), run, anchors) for run in q.qualifiers)
-        ]
+        qualified = [h for h in hits if all(_says(h, run, anchors) for run in q.qualifiers)]
         if q.qualifiers and not qualified:
             qualifier = " or ".join(f"“{m}”" for m in q.qualifier_text)
             message = self.messages["qualifier_missing"].format(

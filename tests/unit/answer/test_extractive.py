@@ -1,8 +1,14 @@
-"""Quotable units of a passage: verbatim parts, split at list separators, leading ellipses dropped."""
+"""Quotable units of a passage: verbatim parts, split at list separators, leading ellipses dropped; a
+question's qualifier must be said of what it asks about, in the passage or in its title."""
 
 from __future__ import annotations
 
-from app.answer.extractive import is_aim, is_clean, pieces
+from app.answer.extractive import ExtractiveComposer, is_aim, is_clean, pieces
+from app.answer.question import analyse_question
+from app.corpus.chunker import split_sentences
+from app.prompts import load_prompt
+from app.schema import Hit, Passage, Span
+from app.settings import Settings
 
 
 def test_pieces_split_lists_and_stay_verbatim() -> None:
@@ -49,3 +55,37 @@ def test_pieces_split_at_a_highlights_cross_reference() -> None:
         "Dosage may be reduced to 40 mg once daily.",
     ]
     assert pieces("See Warnings (5.1) for details.") == ["See Warnings (5.1) for details."]
+
+
+def _composer() -> ExtractiveComposer:
+    settings = Settings()
+    return ExtractiveComposer(settings.answer, load_prompt(settings.paths.prompts_dir, "abstain").entries())
+
+
+def _label_hit(title: str, text: str) -> Hit:
+    spans = [Span(start=s.start, end=s.end) for s in split_sentences(text)]
+    passage = Passage(
+        id="label:x:warnings#0",
+        record_id="label:x",
+        text=text,
+        title=title,
+        source_type="fda_label",
+        section="Warnings",
+        sentences=spans,
+    )
+    return Hit(passage=passage, score=1.0, cosine=0.6, relevance=0.85)
+
+
+def test_a_qualifier_in_the_products_name_is_said_of_every_section_of_its_label() -> None:
+    q = analyse_question("can mucinex fast-max products be used with other medications?")
+    assert q.qualifier_text == ["fast-max"]
+    text = "Do not use with any other drug containing acetaminophen (prescription or nonprescription)."
+    named = _composer().compose_section("fda_label", q, [_label_hit("mucinex fast-max — Warnings", text)])
+    assert not named.abstained
+    assert [s.text for s in named.statements] == [text]
+    # The same passage under another product's name does not say "fast-max" of Mucinex: the section
+    # abstains, naming the qualifier, and what the passage says is shown only as context.
+    other = _composer().compose_section("fda_label", q, [_label_hit("mucinex dm — Warnings", text)])
+    assert other.abstained
+    assert "fast-max" in (other.message or "")
+    assert all(s.context for s in other.statements)
