@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from app.answer.draft import DraftSection, DraftStatement
-from app.answer.question import PATIENT_SECTIONS, QuestionInfo, mentions_near
+from app.answer.question import PATIENT_SECTIONS, QuestionInfo, in_sections, mentions_near
 from app.answer.relevance import INTENT_CUES
 from app.index.lexical import analyze
 from app.schema import SECTION_NOUNS, SECTION_SOURCE, Audience, Hit, SectionKey
@@ -266,7 +266,6 @@ class ExtractiveComposer:
         seen: set[str] = set()
         for rank, hit in enumerate(hits):
             p = hit.passage
-            section = (p.section or "").lower()
             passage_terms = set(analyze(f"{p.title or ''} {p.text}"))
             # A label passage retrieved under the asked drug's filter is that drug's own, whatever name
             # it uses ("ZURZUVAE" for zuranolone).
@@ -274,11 +273,11 @@ class ExtractiveComposer:
                 drug_words <= passage_terms or (SECTION_SOURCE[key] == "fda_label" and hit.drug_match)
             )
             section_bonus = 0.0
-            asked_section = SECTION_SOURCE[key] == "fda_label" and section in q.intent_sections
+            asked_section = SECTION_SOURCE[key] == "fda_label" and in_sections(p.section, q.intent_sections)
             if SECTION_SOURCE[key] == "fda_label":
                 if asked_section:
                     section_bonus += 0.25
-                if audience == "patient" and section in PATIENT_SECTIONS:
+                if audience == "patient" and in_sections(p.section, PATIENT_SECTIONS):
                     section_bonus += 0.2
             # The learned relevance of the passage, when selection gave one, else its cosine.
             passage_weight, passage_score = (

@@ -36,6 +36,7 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"\bused? for\b",
             r"\bindicat",
             r"\btreat",
+            r"\bcures?\b",
             r"\bwhat is .* for\b",
             r"\beffective",
             r"\befficacy\b",
@@ -135,12 +136,78 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
     "overdose": ((r"overdos", r"\btoo much\b"), ("overdosage",)),
+    # "How fast does amlodipine work?": the answer is in its pharmacokinetics (time to peak, onset).
+    "onset": (
+        (
+            r"\bhow (fast|quickly|soon)\b",
+            r"\bonset\b",
+            r"\btakes? effect\b",
+            r"\bkicks? in\b",
+            r"\bhow long\b.*\bto (work|act|start working)\b",
+        ),
+        ("clinical pharmacology", "pharmacokinetics", "pharmacodynamics"),
+    ),
     "pediatric": ((r"\bchild", r"\bpediatric", r"\bkids?\b", r"\binfants?\b"), ("pediatric use",)),
     "geriatric": ((r"\belderly\b", r"\bolder (adults|patients)\b", r"\bgeriatric"), ("geriatric use",)),
 }
 
 PATIENT_SECTIONS = ("information for patients", "medication guide", "patient package insert",
                     "patient counseling information", "patient medication information")  # fmt: skip
+
+# A label's sections go by many names: subsections ("Clinical Trials Experience" under Adverse Reactions),
+# combined headings ("How Supplied/Storage and Handling"), paths ("Medication Guide > What is Restoril?"),
+# numbered ("12.3 Pharmacokinetics") and OTC Drug Facts headings ("Uses", "Directions"). Each is read as
+# the standard section(s) it belongs to, so a question's intent finds its section whatever the label says.
+_SECTION_ALIASES: dict[str, tuple[str, ...]] = {
+    "clinical trials experience": ("adverse reactions",),
+    "postmarketing experience": ("adverse reactions",),
+    "post-marketing experience": ("adverse reactions",),
+    "general precautions": ("precautions",),
+    "uses": ("indications and usage",),
+    "indications": ("indications and usage",),
+    "directions": ("dosage and administration",),
+    "dosage": ("dosage and administration",),
+    "dosage forms and strength": ("dosage forms and strengths",),
+    "do not use": ("warnings",),
+    "stop use": ("warnings",),
+    "when using": ("warnings",),
+    "ask doctor": ("warnings",),
+    "patient information": ("information for patients",),
+    "information for the patient": ("information for patients",),
+    "consumer information": ("information for patients",),
+    "patient medication information": ("information for patients", "medication guide"),
+    "renal impairment": ("use in specific populations",),
+    "hepatic impairment": ("use in specific populations",),
+    "pharmacokinetics": ("clinical pharmacology",),
+    "pharmacodynamics": ("clinical pharmacology",),
+}
+_SECTION_NUMBER = re.compile(r"^\s*\d+(\.\d+)*\s+")
+
+
+def section_names(section: str | None) -> frozenset[str]:
+    """The standard label section names a section heading stands for: itself, lower-cased, with "&" read
+    as "and", numbering and a trailing colon or "section" dropped; each part of a combined heading
+    ("how supplied/storage and handling" → "how supplied", "storage and handling"); the top of a path
+    ("adverse reactions > clinical trials experience" → "adverse reactions"); and the standard section a
+    subsection or Drug Facts heading belongs to."""
+    if not section:
+        return frozenset()
+    text = section.lower().replace("&", " and ")
+    head = text.split(">", 1)[0]
+    names: set[str] = set()
+    for part in [head, *re.split(r"[/;]| and/or ", head)]:
+        name = _SECTION_NUMBER.sub("", " ".join(part.split())).rstrip(":").strip()
+        name = name.removesuffix(" section").strip()
+        if name:
+            names.add(name)
+            names.update(_SECTION_ALIASES.get(name, ()))
+    return frozenset(names)
+
+
+def in_sections(section: str | None, wanted: set[str] | tuple[str, ...] | frozenset[str]) -> bool:
+    """True when the section heading stands for one of the ``wanted`` standard sections."""
+    return bool(wanted) and not section_names(section).isdisjoint(wanted)
+
 
 # Words that say what is asked rather than what about; not "focus". Stemmed by the index analyzer.
 _INTENT_WORDS = (
@@ -153,7 +220,7 @@ _INTENT_WORDS = (
     "i me my mine you your u we our they them their he she his her it its "
     "look looks like color colour shape size sizes store storage stored contain contains ingredient "
     "ingredients inactive available come comes stop stopping taper lower "
-    "compare compared comparison versus vs respect"
+    "compare compared comparison versus vs respect fast quickly soon onset cure cures"
 )
 INTENT_STEMS = frozenset(analyze(_INTENT_WORDS))
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.answer.question import QuestionInfo, mentions_near
+from app.answer.question import QuestionInfo, in_sections, mentions_near
 from app.index.lexical import analyze
 from app.schema import Hit, SectionKey
 
@@ -46,6 +46,7 @@ INTENT_CUES: dict[str, frozenset[str]] = {
         "warning": "warning warnings risk serious monitor caution",
         "mechanism": "mechanism action inhibits receptor binds acts",
         "overdose": "overdosage overdose toxicity symptoms treatment",
+        "onset": "onset peak hours minutes absorption absorbed plasma concentrations within begins",
         "comparison": "significantly significant difference differences compared versus reduced increased "
         "higher lower ratio risk odds confidence interval p",
         "administration": "take taken swallow whole food meal water inject injection administer apply",
@@ -144,7 +145,7 @@ def features(key: SectionKey, q: QuestionInfo, hit: Hit, rank: int, ctx: Section
     cosine = hit.cosine or 0.0
     is_label = key == "fda_label"
     is_research = key == "research"
-    intent_section = bool(q.intent_sections) and (p.section or "").lower() in q.intent_sections
+    intent_section = in_sections(p.section, q.intent_sections)
     focus_cov = _coverage(focus, all_terms)
     return [
         1.0,

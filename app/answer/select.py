@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from app.answer.question import PATIENT_SECTIONS, QuestionInfo
+from app.answer.question import PATIENT_SECTIONS, QuestionInfo, in_sections
 from app.answer.relevance import RelevanceModel, focus_idf
 from app.index.lexical import LexicalStore, analyze
 from app.schema import Audience, Hit, SectionKey
@@ -118,7 +118,7 @@ class Selector:
             # The label section answers what was asked: when the drug's label sections that answer the
             # question's intent (dose → Dosage and Administration…) were retrieved, the answer comes from
             # them, as the drug filter keeps it to the drug's own label.
-            asked = [h for h in hits if (h.passage.section or "").lower() in q.intent_sections]
+            asked = [h for h in hits if in_sections(h.passage.section, q.intent_sections)]
             hits = asked or hits
         # The qualifier is the composer's to judge (it shows context when no passage says it).
         probs = self.model.score(key, replace(q, qualifiers=[], qualifier_text=[]), hits, idf)
@@ -129,9 +129,7 @@ class Selector:
             # A patient is better served by the label's own words to patients (Medication Guide, Patient
             # Information) when they answer too: among passages of similar relevance, they come first.
             probs = [
-                min(1.0, p + PATIENT_PREFERENCE)
-                if (h.passage.section or "").lower() in PATIENT_SECTIONS
-                else p
+                min(1.0, p + PATIENT_PREFERENCE) if in_sections(h.passage.section, PATIENT_SECTIONS) else p
                 for p, h in zip(probs, hits, strict=True)
             ]
         return list(zip(probs, hits, strict=True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.answer.question import analyse_question
+from app.answer.question import analyse_question, in_sections, section_names
 
 
 @pytest.mark.parametrize(
@@ -33,3 +33,40 @@ def test_a_hyphenated_topic_stays_a_focus_term(question: str, topic: str) -> Non
     q = analyse_question(question)
     assert q.qualifiers == []
     assert topic in q.focus
+
+
+@pytest.mark.parametrize(
+    ("heading", "standard"),
+    [
+        ("How Supplied/storage and Handling", "how supplied"),
+        ("Adverse Reactions > Post-Marketing Experience", "adverse reactions"),
+        ("Clinical Trials Experience", "adverse reactions"),
+        ("12.3 Pharmacokinetics", "clinical pharmacology"),
+        ("Dosage & Administration Section", "dosage and administration"),
+        ("Indications and Usage:", "indications and usage"),
+        ("Directions", "dosage and administration"),
+        ("Dosage and Administration; Warnings and Precautions", "warnings and precautions"),
+    ],
+)
+def test_a_label_heading_stands_for_its_standard_section(heading: str, standard: str) -> None:
+    assert standard in section_names(heading)
+    assert in_sections(heading, {standard})
+
+
+def test_unrelated_or_missing_headings_match_no_section() -> None:
+    assert not in_sections("Overdosage", {"dosage and administration"})
+    assert not in_sections(None, {"dosage and administration"})
+    assert not in_sections("Dosage and Administration", set())
+
+
+def test_how_fast_a_drug_works_asks_for_its_pharmacokinetics() -> None:
+    q = analyse_question("How fast does amlodipine work?", drugs=["amlodipine"])
+    assert q.intents == ["onset"]
+    assert in_sections("12.3 Pharmacokinetics", q.intent_sections)
+    assert "fast" not in q.focus
+
+
+def test_what_a_drug_cures_asks_for_its_indications() -> None:
+    q = analyse_question("what does valacyclovir 1gm cure?", drugs=["valacyclovir"])
+    assert "indication" in q.intents
+    assert "cure" not in q.focus
