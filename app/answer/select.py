@@ -152,6 +152,10 @@ class Selector:
             # question's qualifier is what is missing.
             return select_by_floor(key, [h for _p, h in scored], self.settings) if q.qualifiers else []
         keep = max(threshold(self.settings, key), self.settings.keep_ratio * top)
+        if key == "fda_label" and "appearance" in q.intents:
+            # What a drug looks like, or the strengths it comes in, differs by product and manufacturer: every
+            # product's passage that answers is kept, so the answer shows the variants, not one at random.
+            keep = threshold(self.settings, key)
         chosen = [h.model_copy(update={"relevance": p}) for p, _i, h in ranked if p >= keep]
         if key == "fda_label":
             # Chunks are cuts of one label section: the rest of a chosen section, when retrieved, may hold

@@ -89,3 +89,30 @@ def test_a_qualifier_in_the_products_name_is_said_of_every_section_of_its_label(
     assert other.abstained
     assert "fast-max" in (other.message or "")
     assert all(s.context for s in other.statements)
+
+
+def _short_hit(pid: str, title: str, text: str, relevance: float) -> Hit:
+    passage = Passage(
+        id=pid,
+        record_id=pid.split("#", maxsplit=1)[0],
+        text=text,
+        title=title,
+        source_type="fda_label",
+        section="Ingredients and Appearance",
+        sentences=[Span(start=0, end=len(text))],
+    )
+    return Hit(passage=passage, score=1.0, cosine=0.5, relevance=relevance)
+
+
+def test_products_that_look_different_are_each_quoted_with_their_own_citation() -> None:
+    q = analyse_question("what color is phenytoin", drugs=["phenytoin"])
+    hits = [
+        _short_hit("a#0", "phenytoin — Ingredients and Appearance", "WHITE", 0.73),
+        _short_hit("b#0", "phenytoin — Ingredients and Appearance", "PINK", 0.41),
+        _short_hit("c#0", "phenytoin — Ingredients and Appearance", "WHITE", 0.40),
+    ]
+    section = _composer().compose_section("fda_label", q, hits)
+    assert [(s.text, s.keys) for s in section.statements] == [("WHITE", ["a#0"]), ("PINK", ["b#0"])]
+    # The first answer must still be one the model is confident of.
+    unsure = [_short_hit("b#0", "phenytoin — Ingredients and Appearance", "PINK", 0.41)]
+    assert _composer().compose_section("fda_label", q, unsure).abstained

@@ -109,3 +109,18 @@ def test_the_rest_of_a_chosen_label_section_is_kept_with_the_sections_relevance(
     # Below SIBLING_SHARE of the best, the rest of the section is not kept.
     low = Selector(AnswerSettings(), _FixedScores({"label:m:dosage#0": 0.646, "label:m:dosage#1": 0.2}))
     assert [h.passage.id for h in low.select("fda_label", q, [first, rest], {})] == ["label:m:dosage#0"]
+
+
+def test_an_appearance_question_keeps_every_product_that_answers() -> None:
+    model = _FixedScores({"label:a#0": 0.92, "label:b#0": 0.63, "label:c#0": 0.2})
+    selector = Selector(AnswerSettings(), model)
+    q = analyse_question("what does metformin look like", drugs=["metformin"])
+    hits = [
+        _label("label:a#0", "Color - WHITE, Shape - ROUND, Size - 6mm, Imprint Code - M;103", 0),
+        _label("label:b#0", "Color - GRAY, Shape - CAPSULE, Size - 12mm, Imprint Code - m10", 1),
+        _label("label:c#0", "Store at room temperature.", 2),
+    ]
+    # Not only those within keep_ratio of the best (0.8 x 0.92): every one above the section's threshold.
+    assert [h.passage.id for h in selector.select("fda_label", q, hits, {})] == ["label:a#0", "label:b#0"]
+    dose = analyse_question("What is the usual starting dose of metformin?", drugs=["metformin"])
+    assert [h.passage.id for h in selector.select("fda_label", dose, hits, {})] == ["label:a#0"]
