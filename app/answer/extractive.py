@@ -190,7 +190,7 @@ def _says(hit: Hit, run: list[str], anchors: set[str]) -> bool:
     """True when the passage's text, or its title taken alone, says ``run`` next to one of ``anchors``."""
     p = hit.passage
     return mentions_near(analyze(p.text), run, anchors) or (
-        bool(p.title) and mentions_near(analyze(p.title or ""), run, anchors)
+        p.title is not None and mentions_near(analyze(p.title), run, anchors)
     )
 
 

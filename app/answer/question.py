@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from app.index.drugs import DrugLexicon
 from app.index.lexical import analyze
@@ -184,12 +186,14 @@ _SECTION_ALIASES: dict[str, tuple[str, ...]] = {
 _SECTION_NUMBER = re.compile(r"^\s*\d+(\.\d+)*\s+")
 
 
+@lru_cache(maxsize=4096)
 def section_names(section: str | None) -> frozenset[str]:
     """The standard label section names a section heading stands for: itself, lower-cased, with "&" read
     as "and", numbering and a trailing colon or "section" dropped; each part of a combined heading
     ("how supplied/storage and handling" → "how supplied", "storage and handling"); the top of a path
     ("adverse reactions > clinical trials experience" → "adverse reactions"); and the standard section a
-    subsection or Drug Facts heading belongs to."""
+    subsection or Drug Facts heading belongs to. Cached: an index holds a few hundred distinct headings and
+    every hit of every section asks."""
     if not section:
         return frozenset()
     text = section.lower().replace("&", " and ")
@@ -204,7 +208,7 @@ def section_names(section: str | None) -> frozenset[str]:
     return frozenset(names)
 
 
-def in_sections(section: str | None, wanted: set[str] | tuple[str, ...] | frozenset[str]) -> bool:
+def in_sections(section: str | None, wanted: Collection[str]) -> bool:
     """True when the section heading stands for one of the ``wanted`` standard sections."""
     return bool(wanted) and not section_names(section).isdisjoint(wanted)
 

@@ -151,11 +151,13 @@ class Selector:
             # Nothing here answers; above the cosine floor, the hits may still serve as context when the
             # question's qualifier is what is missing.
             return select_by_floor(key, [h for _p, h in scored], self.settings) if q.qualifiers else []
-        keep = max(threshold(self.settings, key), self.settings.keep_ratio * top)
-        if key == "fda_label" and "appearance" in q.intents:
-            # What a drug looks like, or the strengths it comes in, differs by product and manufacturer: every
-            # product's passage that answers is kept, so the answer shows the variants, not one at random.
-            keep = threshold(self.settings, key)
+        # What a drug looks like, or the strengths it comes in, differs by product and manufacturer: for those
+        # questions every product's passage that answers is kept, so the answer shows the variants, not one at
+        # random; otherwise only the passages near the best.
+        every_product = key == "fda_label" and "appearance" in q.intents
+        keep = threshold(self.settings, key)
+        if not every_product:
+            keep = max(keep, self.settings.keep_ratio * top)
         chosen = [h.model_copy(update={"relevance": p}) for p, _i, h in ranked if p >= keep]
         if key == "fda_label":
             # Chunks are cuts of one label section: the rest of a chosen section, when retrieved, may hold
