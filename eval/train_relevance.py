@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from app.answer.focus import find_focus
 from app.answer.question import analyse_question
 from app.answer.relevance import FEATURES, MODEL_DIR, SectionContext, features, focus_idf
 from app.retrieval import Filters, Retriever
@@ -80,7 +81,9 @@ def _group(  # noqa: PLR0917
 ) -> Group:
     retrieval = retriever.retrieve(question, k=TOP_K, filters=Filters(source_types=(SECTION_SOURCE[key],)))
     hits = retrieval.sections.get(SECTION_SOURCE[key], [])
-    q = analyse_question(question, drugs=retrieval.drugs)
+    index = retriever.index
+    focus = find_focus(question, index.lexicon, index.lexical.doc_freq)
+    q = analyse_question(focus.read_as(question), drugs=retrieval.drugs)
     lexical = retriever.index.lexical
     ctx = SectionContext.of(hits, focus_idf(q.focus, lexical.doc_freq, len(lexical)))
     g = Group(qid, dataset, key, split_of_question(qid, r))

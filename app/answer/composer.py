@@ -81,12 +81,14 @@ class SectionWriter:
         audience: Audience,
         no_label_for: Sequence[str],
         missing: Sequence[str] = (),
+        why_not: str | None = None,
     ) -> tuple[Written, float, float]:
         """The guarded section, and the milliseconds spent composing and guarding it. ``missing``: what
-        the question is about that no passage mentions — the section says so and shows nothing else."""
+        the question is about that no passage mentions — the section says so and shows nothing else.
+        ``why_not``: why a section with no evidence cannot answer, said instead of the plain message."""
         t = time.perf_counter()
-        if missing:
-            message = self.messages["unknown_term"].format(term=", ".join(missing))
+        if missing or (why_not and not hits):
+            message = why_not or self.messages["unknown_term"].format(term=", ".join(missing))
             draft = DraftSection(key=key, abstained=True, message=message)
             return Written(self.guard.section(draft), draft, None, "none"), 0.0, 0.0
         primary: DraftSection | None = None

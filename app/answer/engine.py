@@ -27,9 +27,9 @@ from app.answer.focus import FocusEntities, find_focus, mentions_drug, warm_up
 from app.answer.followups import suggest
 from app.answer.generative import GenerativeComposer
 from app.answer.guard import Guard, GuardPolicy
-from app.answer.question import QuestionInfo, analyse_question
+from app.answer.question import FORM_NAMES, QuestionInfo, analyse_question
 from app.answer.relevance import RelevanceModel
-from app.answer.select import Selector
+from app.answer.select import Selector, form_fits
 from app.conversation import ConversationStore
 from app.index.drugs import DrugLexicon
 from app.index.search_index import SearchIndex
@@ -224,7 +224,7 @@ class AnswerEngine:
 
         # 3. select
         t = time.perf_counter()
-        q = analyse_question(standalone, drugs=retrieval.drugs)
+        q = analyse_question(focus.read_as(standalone), drugs=retrieval.drugs)
         missing = self._missing(focus, q)
         idf = self._selector.idf(q)
         evidence = {
@@ -254,10 +254,20 @@ class AnswerEngine:
         writer = self._writer(llm, guard)
         compose_ms = guard_ms = 0.0
         done: list[Section] = []
+        # A label section left without evidence because its passages are for another dosage form says so.
+        why_not: dict[SectionKey, str | None] = {
+            k: self._other_forms(q, retrieved[k]) for k in keys if k == "fda_label" and not evidence[k]
+        }
         for key in keys:
             no_label = retrieval.unknown_drugs if key == "fda_label" else []
             written, c_ms, g_ms = writer.write(
-                key, q, evidence[key], audience=audience, no_label_for=no_label, missing=missing
+                key,
+                q,
+                evidence[key],
+                audience=audience,
+                no_label_for=no_label,
+                missing=missing,
+                why_not=why_not.get(key),
             )
             compose_ms += c_ms
             guard_ms += g_ms
@@ -321,7 +331,7 @@ class AnswerEngine:
         P(answers) among the hits the section may use (0 when the question's subject is absent, or when no
         model is loaded). The eval harness draws the abstention precision–recall curve from it."""
         focus = find_focus(retrieval.question, self.lexicon, self.index.lexical.doc_freq)
-        q = analyse_question(retrieval.question, drugs=retrieval.drugs)
+        q = analyse_question(focus.read_as(retrieval.question), drugs=retrieval.drugs)
         if self._selector.model is None or self._missing(focus, q):
             return 0.0
         hits = self._about_drugs(key, retrieval.sections.get(SECTION_SOURCE[key], []), retrieval.drugs)
@@ -332,6 +342,18 @@ class AnswerEngine:
         """A drug or topic no passage mentions: every section says so, and shows nothing about anything
         else (the focus reading's unknown subject, or focus terms absent from the index)."""
         return focus.unknown if focus.unknown_subject else self._selector.absent(q, focus.corrected)
+
+    def _other_forms(self, q: QuestionInfo, hits: Sequence[Hit]) -> str | None:
+        """Why the label section cannot answer a question about one dosage form ("prednisolone eye drops")
+        when the label passages found are all about others (its oral solution); None otherwise."""
+        if not q.forms or not q.drugs or not hits:
+            return None
+        if any(form_fits(hits, q.forms)):
+            return None
+        return self._messages["fda_label_other_form"].format(
+            drug=" and ".join(q.drugs),
+            asked=" or ".join(FORM_NAMES[f] for f in sorted(q.forms)),
+        )
 
     def _about_drugs(self, key: SectionKey, hits: list[Hit], drugs: Sequence[str]) -> list[Hit]:
         """A guideline or research passage can answer a question about a drug only if it names that drug

@@ -253,7 +253,14 @@ class ExtractiveComposer:
                     if len(statements) >= self.settings.statements_per_section:
                         break
                 return DraftSection(key=key, statements=statements)
-            return DraftSection(key=key, abstained=True, message=self.messages.get(key))
+            if qualified[0].relevance is not None:
+                # The learned selection's calibrated decision is that the best passage answers, though no
+                # sentence repeats the question's words ("allergic to sufa" for the sulfonylurea label):
+                # its best sentences are quoted rather than the section abstaining against that decision.
+                loose = self._candidates(key, q, qualified[:1], audience, need_focus=False)
+                chosen = mmr(loose, self.settings.statements_per_section, self.settings.mmr_lambda)
+            if not chosen:
+                return DraftSection(key=key, abstained=True, message=self.messages.get(key))
         return DraftSection(key=key, statements=[DraftStatement(text=c.text, keys=[c.key]) for c in chosen])
 
     def _candidates(
@@ -262,6 +269,8 @@ class ExtractiveComposer:
         q: QuestionInfo,
         hits: Sequence[Hit],
         audience: Audience,
+        *,
+        need_focus: bool = True,
     ) -> list[Candidate]:
         focus = set(q.focus)
         qualifier_stems = {t for run in q.qualifiers for t in run}
@@ -312,7 +321,11 @@ class ExtractiveComposer:
                 # The asked drug's own label section for what is asked (its Dosage and Administration for a
                 # dose question) need not repeat the rest of the question ("for postpartum depression").
                 own_answer = about_drug and asked_section
-                if focus_cov < self.settings.min_focus_coverage and not (confident or own_answer):
+                if (
+                    need_focus
+                    and focus_cov < self.settings.min_focus_coverage
+                    and not (confident or own_answer)
+                ):
                     continue
                 coverage = len(terms_all & terms) / len(terms_all) if terms_all else 0.0
                 cue = min(1.0, len(cues & terms) / 2) if cues else 0.0

@@ -80,6 +80,9 @@ CLASS_STEMS: dict[str, tuple[str, ...]] = {
 NOT_IN_CLASS: tuple[str, ...] = ("piprazole", "teduglutide")
 
 
+_READ_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")  # a word as ``tokens`` reads it
+
+
 @dataclass(frozen=True)
 class FocusEntities:
     """The entities of one question. Every list is in question order, without repeats."""
@@ -92,6 +95,13 @@ class FocusEntities:
     classes: dict[str, list[str]] = field(default_factory=dict)  # "statins" → member drug keys
     terms: list[str] = field(default_factory=list)  # other content words, rarest first
     topic: str = ""  # the drugs, else the content phrase around the rarest known term
+
+    def read_as(self, text: str) -> str:
+        """``text`` with each misspelt word as the focus reading read it ("calciun" → calcium, "whate" →
+        what), so a question's intent and terms are read from what was meant."""
+        if not self.corrected:
+            return text
+        return _READ_WORD.sub(lambda m: self.corrected.get(m.group(0).lower(), m.group(0)), text)
 
     @property
     def single_drug(self) -> str | None:

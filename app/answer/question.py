@@ -13,7 +13,14 @@ from app.index.lexical import analyze
 # intent → (cue regexes on the lower-cased question, label sections that answer it)
 INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "dose": (
-        (r"\bdos(e|es|age|ing)\b", r"\bhow much\b", r"\bhow (often|many)\b", r"\bmg\b"),
+        (
+            r"\bdos(e|es|age|ing)\b",
+            r"\bhow much\b",
+            r"\bhow (often|many)\b",
+            r"\bmgs?\b",
+            r"\bmcg\b",
+            r"\bmil+[aie]?grams?\b",  # milligrams, as often misspelt ("milagrams", "miligrams")
+        ),
         ("dosage and administration", "dosage forms and strengths"),
     ),
     "adverse": (
@@ -40,6 +47,8 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"\btreat",
             r"\bcures?\b",
             r"\bwhat is .* for\b",
+            r"\bgood for\b",
+            r"\bfor what\b",
             r"\beffective",
             r"\befficacy\b",
             r"\bhelp",
@@ -114,16 +123,19 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"\binactive\b",
             r"\bdye\b",
             r"\bin it\b",
+            r"\bwhat('s| is) in\b",
         ),
         ("ingredients and appearance", "description", "inactive ingredients", "active ingredient"),
     ),
     "storage": (
-        (r"\bstor(e|age|ed)\b", r"\brefrigerat", r"\bexpir", r"\bshelf\b", r"\btemperature\b"),
+        (r"\bstor(e|age|ed)\b", r"\brefrigerat", r"\bexpir", r"\bshelf\b", r"\btemp(erature)?s?\b"),
         ("how supplied", "storage and handling", "how supplied/storage and handling"),
     ),
     "stopping": (
         (
-            r"\bstop(ping)? taking\b",
+            r"\bstop(ping)? (taking|using)\b",
+            r"\bstopp(ing|ed)\b",
+            r"\bquit(ting)?\b",
             r"\btaper",
             r"\bwithdraw",
             r"\bdiscontinu",
@@ -143,11 +155,19 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (
             r"\bhow (fast|quickly|soon)\b",
             r"\bonset\b",
-            r"\btakes? effect\b",
+            r"\btakes? [ae]ffect\b",  # "take affect", as often written
+            r"\btakes? to work\b",
+            r"\bstarts? working\b",
             r"\bkicks? in\b",
             r"\bhow long\b.*\bto (work|act|start working)\b",
         ),
         ("clinical pharmacology", "pharmacokinetics", "pharmacodynamics"),
+    ),
+    # "What is ciprofloxacin?", "what class is diazepam": what the drug is, and what it is for. Read only
+    # when nothing else is asked (``analyse_question``), so it has no cues of its own.
+    "identity": (
+        (),
+        ("description", "indications and usage", "clinical pharmacology", "mechanism of action"),
     ),
     "pediatric": ((r"\bchild", r"\bpediatric", r"\bkids?\b", r"\binfants?\b"), ("pediatric use",)),
     "geriatric": ((r"\belderly\b", r"\bolder (adults|patients)\b", r"\bgeriatric"), ("geriatric use",)),
@@ -167,6 +187,7 @@ _SECTION_ALIASES: dict[str, tuple[str, ...]] = {
     "general precautions": ("precautions",),
     "uses": ("indications and usage",),
     "indications": ("indications and usage",),
+    "purpose": ("indications and usage",),
     "directions": ("dosage and administration",),
     "dosage": ("dosage and administration",),
     "dosage forms and strength": ("dosage forms and strengths",),
@@ -224,7 +245,9 @@ _INTENT_WORDS = (
     "i me my mine you your u we our they them their he she his her it its "
     "look looks like color colour shape size sizes store storage stored contain contains ingredient "
     "ingredients inactive available come comes stop stopping taper lower "
-    "compare compared comparison versus vs respect fast quickly soon onset cure cures"
+    "compare compared comparison versus vs respect fast quickly soon onset cure cures "
+    "mg mgs mcg milligram milligrams temp temperature quit quitting whats class "
+    "am one happen happens happened"
 )
 INTENT_STEMS = frozenset(analyze(_INTENT_WORDS))
 
@@ -239,6 +262,70 @@ _QUALIFYING_HEADS = frozenset(
 )  # fmt: skip
 
 
+# Two drugs asked about together ("take calcium with alendronate", "metoprolol and lexapro") ask how they
+# interact when nothing else is asked.
+_TWO_DRUGS = re.compile(r"\b(with|and|plus|together|while on|mix)\b")
+# "What is X?", "whats X", "what class is X": a short question that only names its subject asks what it is
+# (and what it is for); "what is in X", "what is X for", "what is the difference between…" ask other things.
+_IDENTITY = (
+    re.compile(r"^\W*(what is|what are|whats|what's)\s+(an?\s+|the\s+)?(?P<rest>[^?.!]+?)[\s?.!]*$"),
+    re.compile(r"^\W*what (drug |medication |medicine )?(class|kind|type)\b"),
+)
+_NOT_IDENTITY = frozenset(
+    ["in", "with", "between", "for", "of", "do", "does", "can", "to", "like", "difference", "mixed", "made"]
+)
+IDENTITY_MAX_WORDS = 6
+
+
+def _asks_identity(asked: str) -> bool:
+    if _IDENTITY[1].match(asked):
+        return True
+    m = _IDENTITY[0].match(asked)
+    if m is None:
+        return False
+    words = m.group("rest").split()
+    return len(words) <= IDENTITY_MAX_WORDS and _NOT_IDENTITY.isdisjoint(words)
+
+
+# A strength written with its unit ("40mcg", "300mg") says which product, not what is asked about.
+_STRENGTH = re.compile(r"^\d+(\.\d+)?(mg|mcg|g|gm|ml|iu|units?|mgs)$")
+
+
+# Dosage forms a question can ask about, and how a label passage says which form it is about: (question
+# cues, passage cues). "Prednisolone eye drops" is not answered by the oral solution's dosing.
+FORMS: dict[str, tuple[str, str]] = {
+    "ophthalmic": (r"\beye ?drops?\b|\bophthalmic\b|\beye (ointment|solution|suspension)\b",
+                   r"\bophthalmic\b|\bin(to)? the (affected )?eyes?\b|\beye ?drops?\b|\bconjunctival sac\b"),
+    "topical": (r"\bcreams?\b|\bointments?\b|\bgels?\b|\blotions?\b|\btopical\b",
+                r"\bcreams?\b|\bointments?\b|\bgels?\b|\blotions?\b|\btopical(ly)?\b"),
+    "injection": (r"\binject(ion|ions|able|ed)?\b|\bshots?\b|\bintravenous\b|\binfusions?\b|\bsyringes?\b",
+                  r"\binject(ion|ions|able|ed)?\b|\bintravenous(ly)?\b|\bintramuscular(ly)?\b"
+                  r"|\bsubcutaneous(ly)?\b|\binfusions?\b|\bvials?\b|\bsyringes?\b"),
+    "inhaled": (r"\binhal(er|ers|ation|ed)\b|\bnebuli[sz](er|ers|ation)\b|\bpuffs?\b",
+                r"\binhal(er|ers|ation|ed)\b|\bnebuli[sz](er|ers|ation)\b|\bpuffs?\b|\bactuations?\b"),
+    "transdermal": (r"\bpatch(es)?\b|\btransdermal\b", r"\bpatch(es)?\b|\btransdermal\b"),
+    "oral": (r"\bpills?\b|\btablets?\b|\btabs?\b|\bcapsules?\b|\bcaplets?\b|\boral(ly)?\b|\bby mouth\b",
+             r"\btablets?\b|\bcapsules?\b|\bcaplets?\b|\boral(ly)?\b|\bby mouth\b|\bswallow"),
+}  # fmt: skip
+
+
+# How a message names a form the question asked about.
+FORM_NAMES = {
+    "ophthalmic": "eye products",
+    "topical": "creams, ointments or gels",
+    "injection": "injections",
+    "inhaled": "inhaled forms",
+    "transdermal": "patches",
+    "oral": "forms taken by mouth",
+}
+
+
+def forms_of(text: str, *, passage: bool = True) -> set[str]:
+    """The dosage forms ``text`` speaks of (passage cues, or a question's with ``passage=False``)."""
+    lowered = text.lower()
+    return {name for name, cues in FORMS.items() if re.search(cues[1 if passage else 0], lowered)}
+
+
 @dataclass
 class QuestionInfo:
     text: str
@@ -249,6 +336,7 @@ class QuestionInfo:
     qualifiers: list[list[str]] = field(default_factory=list)  # stemmed token runs, e.g. [["low", "dose"]]
     qualifier_text: list[str] = field(default_factory=list)  # as written, e.g. ["low-dose"]
     drugs: list[str] = field(default_factory=list)
+    forms: set[str] = field(default_factory=set)  # dosage forms asked about ("eye drops" → ophthalmic)
 
 
 def analyse_question(
@@ -273,11 +361,27 @@ def analyse_question(
     for word in qualifier_text:
         asked = asked.replace(word, " ")
     intents = [name for name, (cues, _) in INTENTS.items() if any(re.search(c, asked) for c in cues)]
+    if set(intents) <= {"administration"} and len(drug_keys) >= 2 and _TWO_DRUGS.search(asked):
+        intents.append("interaction")  # "can i take metamucil with ciprofloxacin?"
+    if not intents and _asks_identity(asked):
+        intents.append("identity")
     sections = {s for name in intents for s in INTENTS[name][1]}
     terms = list(dict.fromkeys(t for t in analyze(text) if not t.isdigit()))
     qualifier_stems = {t for run in qualifiers for t in run}
-    focus = [t for t in terms if t not in INTENT_STEMS and t not in qualifier_stems]
-    return QuestionInfo(text, terms, focus, intents, sections, qualifiers, qualifier_text, list(drug_keys))
+    focus = [
+        t for t in terms if t not in INTENT_STEMS and t not in qualifier_stems and not _STRENGTH.match(t)
+    ]
+    return QuestionInfo(
+        text,
+        terms,
+        focus,
+        intents,
+        sections,
+        qualifiers,
+        qualifier_text,
+        list(drug_keys),
+        forms_of(text, passage=False),
+    )
 
 
 def mentions(tokens: list[str], run: list[str], *, window: int = 3) -> bool:

@@ -53,6 +53,7 @@ INTENT_CUES: dict[str, frozenset[str]] = {
         "appearance": "color white yellow round oval tablet capsule imprint debossed scored shape size mg",
         "ingredients": "ingredient ingredients inactive contains lactose gluten starch cellulose",
         "storage": "store storage temperature refrigerate room protect light moisture",
+        "identity": "indicated used treatment class agent contains tablets capsules",
         "stopping": "discontinue discontinuation taper gradually withdrawal stop reduce",
     }.items()
 }

@@ -8,9 +8,10 @@ on unanswerable sections — see the model card); it keeps the hits within ``ans
 most probable first, and in the label section the rest of a chosen label section when retrieved (chunks
 are cuts of one section; ``SIBLING_SHARE``). A guideline or research passage that never speaks of what a
 drug question asks for (side effects, dose, interactions, pregnancy) cannot answer it
-(``INTENT_EVIDENCE``). A qualifier ("low-dose") is judged later, by the composer, so a section can still
-show what its sources do cover as context. ``"floor"`` is the earlier rule: hits whose cosine reaches
-``answer.floor_<section>``, in fused order.
+(``INTENT_EVIDENCE``), nor can a label whose passages are about another dosage form than the one asked
+(``form_fits``: the oral solution's dosing for "prednisolone eye drops"). A qualifier ("low-dose") is judged
+later, by the composer, so a section can still show what its sources do cover as context. ``"floor"`` is the
+earlier rule: hits whose cosine reaches ``answer.floor_<section>``, in fused order.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from app.answer.question import PATIENT_SECTIONS, QuestionInfo, in_sections
+from app.answer.question import PATIENT_SECTIONS, QuestionInfo, forms_of, in_sections
 from app.answer.relevance import RelevanceModel, focus_idf
 from app.index.lexical import LexicalStore, analyze
 from app.schema import Audience, Hit, SectionKey
@@ -122,6 +123,11 @@ class Selector:
             hits = asked or hits
         # The qualifier is the composer's to judge (it shows context when no passage says it).
         probs = self.model.score(key, replace(q, qualifiers=[], qualifier_text=[]), hits, idf)
+        if key == "fda_label" and q.forms:
+            # A label passage about another dosage form of the drug (its oral solution, for a question
+            # about eye drops) cannot answer; one that names no form may.
+            fits = form_fits(hits, q.forms)
+            probs = [p if fit else 0.0 for p, fit in zip(probs, fits, strict=True)]
         needed = {t for intent in q.intents for t in INTENT_EVIDENCE.get(intent, ())}
         if key != "fda_label" and needed and q.drugs:
             probs = [p if needed & _terms(h) else 0.0 for p, h in zip(probs, hits, strict=True)]
@@ -182,3 +188,22 @@ def select_by_floor(key: SectionKey, hits: Sequence[Hit], settings: AnswerSettin
 
 def _terms(hit: Hit) -> set[str]:
     return set(analyze(f"{hit.passage.title or ''} {hit.passage.text}"))
+
+
+def product_forms(hits: Sequence[Hit]) -> dict[str, set[str]]:
+    """The dosage forms each label (by set id) says it is for, over all its retrieved passages: one chunk may
+    name none ("OVERDOSAGE The effects of …") while another says "Oral Solution"."""
+    said: dict[str, set[str]] = {}
+    for h in hits:
+        p = h.passage
+        said.setdefault(p.set_id or p.record_id, set()).update(forms_of(f"{p.title or ''} {p.text}"))
+    return said
+
+
+def form_fits(hits: Sequence[Hit], asked: set[str]) -> list[bool]:
+    """Per hit: may its label answer a question about the ``asked`` dosage forms? Yes when the label names
+    none of its forms in what was retrieved, or names an asked one."""
+    if not asked:
+        return [True] * len(hits)
+    said = product_forms(hits)
+    return [not (f := said[h.passage.set_id or h.passage.record_id]) or bool(f & asked) for h in hits]

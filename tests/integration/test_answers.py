@@ -123,6 +123,17 @@ def test_label_section_abstains_when_drug_has_no_label(engine: AnswerEngine) -> 
     assert "ozanimod" in (label.message or "")
 
 
+def test_label_section_says_so_when_its_passages_are_for_another_dosage_form(engine: AnswerEngine) -> None:
+    # The fixture's metformin labels are for tablets: a question about eye drops is not answered by them.
+    answer = engine.ask("What is the daily dose of metformin eye drops?")
+    label = answer.section("fda_label")
+    assert label.abstained
+    assert label.statements == []
+    assert "other dosage forms, not eye products" in (label.message or "")
+    tablets = engine.ask("What is the daily dose of metformin tablets?").section("fda_label")
+    assert not tablets.abstained
+
+
 def test_patient_audience_keeps_the_same_evidence_standard(engine: AnswerEngine) -> None:
     answer = engine.ask("What are the side effects of sertraline?", audience="patient")
     assert answer.audience == "patient"

@@ -76,11 +76,18 @@ def test_asked_intent_is_not_offered_again(retriever: Retriever) -> None:
 
 
 def test_two_drugs_get_whether_they_interact_and_never_and_as_a_drug(retriever: Retriever) -> None:
-    ups = _follow_ups(retriever, "Can I take sertraline and warfarin at the same time of day?")
+    ups = _follow_ups(retriever, "What are the side effects of sertraline and warfarin?")
     assert ups[0] == PAIR_TEMPLATE.format(a="sertraline", b="warfarin")
     assert PAIR.match(ups[0])
     for f in ups[1:]:
         assert _entity(f) in {"sertraline", "warfarin"}, f
+    # Taking the two together already asks whether they interact: that is not suggested again.
+    together = _follow_ups(retriever, "Can I take sertraline and warfarin at the same time of day?")
+    assert together
+    assert not any(PAIR.match(f) for f in together)
+    # Each is about one of the drugs, or the pair as a guideline topic — never "and" as a drug.
+    allowed = {"sertraline", "warfarin", "sertraline and warfarin"}
+    assert all(_entity(f) in allowed for f in together), together
 
 
 def test_unknown_drug_gets_no_follow_up(retriever: Retriever) -> None:

@@ -116,3 +116,15 @@ def test_products_that_look_different_are_each_quoted_with_their_own_citation() 
     # The first answer must still be one the model is confident of.
     unsure = [_short_hit("b#0", "phenytoin — Ingredients and Appearance", "PINK", 0.41)]
     assert _composer().compose_section("fda_label", q, unsure).abstained
+
+
+def test_the_passage_selection_chose_is_quoted_though_no_sentence_repeats_the_question() -> None:
+    q = analyse_question("if i am allergic to sufa can i take glipizide?", drugs=["glipizide"])
+    text = "Glipizide is an oral blood-glucose-lowering drug of the sulfonylurea class."
+    chosen = _label_hit("glipizide — Description", text).model_copy(update={"relevance": 0.45})
+    section = _composer().compose_section("fda_label", q, [chosen])
+    assert not section.abstained
+    assert [s.text for s in section.statements] == [text]
+    # Without the learned selection's decision (the cosine floor rule), the focus words still must be said.
+    floor = chosen.model_copy(update={"relevance": None})
+    assert _composer().compose_section("fda_label", q, [floor]).abstained

@@ -204,3 +204,12 @@ def test_a_mistyped_or_run_together_question_word_is_not_an_unknown_subject(
     assert focus.unknown == []
     # A made-up name is still unknown, even one that starts like a question word.
     assert find_focus("What is the dose of canvoraxin?", lexicon, doc_freq).unknown == ["canvoraxin"]
+
+
+def test_a_question_is_read_as_its_misspellings_were_meant(lexicon: DrugLexicon, doc_freq: DocFreq) -> None:
+    f = find_focus("do i take over the counter calciun with alendronate?", lexicon, doc_freq)
+    assert f.corrected.get("calciun") == "calcium"
+    assert f.read_as("Do I take over the counter Calciun with alendronate?") == (
+        "Do I take over the counter calcium with alendronate?"
+    )
+    assert FocusEntities().read_as("unchanged text") == "unchanged text"

@@ -70,3 +70,60 @@ def test_what_a_drug_cures_asks_for_its_indications() -> None:
     q = analyse_question("what does valacyclovir 1gm cure?", drugs=["valacyclovir"])
     assert "indication" in q.intents
     assert "cure" not in q.focus
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what is ciprofloxacin", "What is Efudex?", "whats xanax", "what class is diazepam"],
+)
+def test_a_question_that_only_names_its_subject_asks_what_it_is(question: str) -> None:
+    q = analyse_question(question)
+    assert q.intents == ["identity"]
+    assert {"description", "indications and usage"} <= q.intent_sections
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("what is in flomax", "ingredients"),
+        ("what is the usual dose of metformin", "dose"),
+        ("bupropion hcl 300mg is good for what?", "indication"),
+        ("what is the difference between atorvastatin and lipitor", None),
+        ("what insulin can be mixed with glargine", None),
+    ],
+)
+def test_a_question_that_asks_something_else_is_not_an_identity_question(
+    question: str, intent: str | None
+) -> None:
+    q = analyse_question(question)
+    assert "identity" not in q.intents
+    assert intent is None or intent in q.intents
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("what milagrams olanzapine come in", "dose"),
+        ("fluoxetine what mgs are available", "dose"),
+        ("in how much temp bcg vaccine should store", "storage"),
+        ("is there danger in stopping sertraline", "stopping"),
+        ("motoprolol pill how long before it takes affect", "onset"),
+        ("how fast does the medication take to work", "onset"),
+    ],
+)
+def test_everyday_and_misspelt_intent_words(question: str, intent: str) -> None:
+    assert intent in analyse_question(question).intents
+
+
+def test_two_drugs_taken_together_ask_how_they_interact() -> None:
+    both = analyse_question("can i take metamucil with ciprofloxacin?", drugs=["psyllium", "ciprofloxacin"])
+    assert both.intents == ["interaction"]
+    assert "drug interactions" in both.intent_sections
+    one = analyse_question("can i take ciprofloxacin with food?", drugs=["ciprofloxacin"])
+    assert "interaction" not in one.intents
+
+
+def test_a_strength_with_its_unit_is_not_a_focus_term() -> None:
+    q = analyse_question("qvar 40mcg what is it for", drugs=["qvar"])
+    assert q.focus == ["qvar"]
+    assert "indication" in q.intents

@@ -124,3 +124,17 @@ def test_an_appearance_question_keeps_every_product_that_answers() -> None:
     assert [h.passage.id for h in selector.select("fda_label", q, hits, {})] == ["label:a#0", "label:b#0"]
     dose = analyse_question("What is the usual starting dose of metformin?", drugs=["metformin"])
     assert [h.passage.id for h in selector.select("fda_label", dose, hits, {})] == ["label:a#0"]
+
+
+def test_a_label_passage_about_another_dosage_form_cannot_answer() -> None:
+    oral = _label("label:o:dosage#0", "The initial dosage of Prednisolone Oral Solution is 5 mL daily.", 0)
+    drops = _label("label:e:dosage#0", "Two drops topically in the eye(s) four times daily.", 1)
+    plain = _label("label:p:dosage#0", "The usual dosage is 5 mg daily, adjusted to response.", 2)
+    selector = Selector(AnswerSettings(), _FixedScores({h.passage.id: 0.7 for h in (oral, drops, plain)}))
+    q = analyse_question("what is a daily amount of prednisolone eye drops to take", drugs=["prednisolone"])
+    assert q.forms == {"ophthalmic"}
+    scored = {h.passage.id: p for p, h in selector.scored("fda_label", q, [oral, drops, plain], {})}
+    assert scored == {"label:o:dosage#0": 0.0, "label:e:dosage#0": 0.7, "label:p:dosage#0": 0.7}
+    # A question that names no form keeps every product.
+    anyform = analyse_question("what is the daily dose of prednisolone", drugs=["prednisolone"])
+    assert all(p == 0.7 for p, _h in selector.scored("fda_label", anyform, [oral, drops, plain], {}))
