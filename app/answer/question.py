@@ -46,7 +46,8 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"\bindicat",
             r"\btreat",
             r"\bcures?\b",
-            r"\bwhat is .* for\b",
+            # "what is qvar for", "what is it for"; not "what is the dose of X for PPD"
+            r"\bwhat (is|are) (the |this |that )?(?!dos|max|usual|recommended)\S+ for\b",
             r"\bgood for\b",
             r"\bfor what\b",
             r"\beffective",

@@ -127,3 +127,10 @@ def test_a_strength_with_its_unit_is_not_a_focus_term() -> None:
     q = analyse_question("qvar 40mcg what is it for", drugs=["qvar"])
     assert q.focus == ["qvar"]
     assert "indication" in q.intents
+
+
+def test_what_is_it_for_asks_the_indication_but_a_dose_for_a_condition_does_not() -> None:
+    assert "indication" in analyse_question("qvar 40mg what is it for").intents
+    assert "indication" in analyse_question("what is amlodipine for?").intents
+    dose = analyse_question("What is the recommended dose of zuranolone for postpartum depression?")
+    assert dose.intents == ["dose"]
