@@ -268,10 +268,8 @@ _QUALIFYING_HEADS = frozenset(
 _TWO_DRUGS = re.compile(r"\b(with|and|plus|together|while on|mix)\b")
 # "What is X?", "whats X", "what class is X": a short question that only names its subject asks what it is
 # (and what it is for); "what is in X", "what is X for", "what is the difference between…" ask other things.
-_IDENTITY = (
-    re.compile(r"^\W*(what is|what are|whats|what's)\s+(an?\s+|the\s+)?(?P<rest>[^?.!]+?)[\s?.!]*$"),
-    re.compile(r"^\W*what (drug |medication |medicine )?(class|kind|type)\b"),
-)
+_IDENTITY = re.compile(r"^\W*(what is|what are|whats|what's)\s+(an?\s+|the\s+)?(?P<rest>[^?.!]+?)[\s?.!]*$")
+_CLASS = re.compile(r"^\W*what (drug |medication |medicine )?(class|kind|type)\b")
 _NOT_IDENTITY = frozenset(
     ["in", "with", "between", "for", "of", "do", "does", "can", "to", "like", "difference", "mixed", "made"]
 )
@@ -279,9 +277,9 @@ IDENTITY_MAX_WORDS = 6
 
 
 def _asks_identity(asked: str) -> bool:
-    if _IDENTITY[1].match(asked):
+    if _CLASS.match(asked):
         return True
-    m = _IDENTITY[0].match(asked)
+    m = _IDENTITY.match(asked)
     if m is None:
         return False
     words = m.group("rest").split()

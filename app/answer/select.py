@@ -195,8 +195,7 @@ def product_forms(hits: Sequence[Hit]) -> dict[str, set[str]]:
     name none ("OVERDOSAGE The effects of …") while another says "Oral Solution"."""
     said: dict[str, set[str]] = {}
     for h in hits:
-        p = h.passage
-        said.setdefault(p.set_id or p.record_id, set()).update(forms_of(f"{p.title or ''} {p.text}"))
+        said.setdefault(_label(h), set()).update(forms_of(f"{h.passage.title or ''} {h.passage.text}"))
     return said
 
 
@@ -206,4 +205,9 @@ def form_fits(hits: Sequence[Hit], asked: set[str]) -> list[bool]:
     if not asked:
         return [True] * len(hits)
     said = product_forms(hits)
-    return [not (f := said[h.passage.set_id or h.passage.record_id]) or bool(f & asked) for h in hits]
+    return [not said[_label(h)] or bool(said[_label(h)] & asked) for h in hits]
+
+
+def _label(hit: Hit) -> str:
+    """The label a hit belongs to: its set id (an excerpt and the full label's chunks share it)."""
+    return hit.passage.set_id or hit.passage.record_id
