@@ -27,7 +27,7 @@ import numpy as np
 
 from app.answer.focus import find_focus
 from app.answer.question import analyse_question
-from app.answer.relevance import FEATURES, MODEL_DIR, SectionContext, features, focus_idf
+from app.answer.relevance import FEATURES, MODEL_DIR, RelevanceModel, SectionContext, features, focus_idf
 from app.retrieval import Filters, Retriever
 from app.schema import SECTION_KEYS, SECTION_SOURCE, SectionKey
 from app.settings import Settings
@@ -111,46 +111,111 @@ def _matrix(groups: Sequence[Group]) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return x, np.asarray(ys), w_arr * len(w_arr) / w_arr.sum(), np.asarray(gs)
 
 
-def fit(groups: Sequence[Group], seed: int = 13) -> dict[str, Any]:
+# Gradient-boosted trees tried beside the logistic model (learning rate, leaves, least rows per leaf, rounds).
+TREE_GRID = ((0.1, 15, 100, 150), (0.05, 15, 50, 300), (0.05, 31, 100, 300))
+C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+
+
+def _log_loss(p: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return float(-np.average(y * np.log(p) + (1 - y) * np.log(1 - p), weights=w))
+
+
+def fit(groups: Sequence[Group], seed: int = 13, kind: str = "logistic") -> dict[str, Any]:
+    """A logistic regression (L2, C from ``C_GRID``) and gradient-boosted trees (``TREE_GRID``), each with
+    its 5-fold cross-validated log-loss (folds grouped by question); ``kind`` says which is refitted on all of
+    ``groups`` and shipped ("auto": the lower log-loss)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
 
     x, y, w, g = _matrix(groups)
+    folds = list(GroupKFold(n_splits=5).split(x, y, g))
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     mean[0], scale[0] = 0.0, 1.0
     scale[scale == 0] = 1.0
     xs = (x - mean) / scale
-    best_c, best_ll = 1.0, float("inf")
-    for c in (0.01, 0.03, 0.1, 0.3, 1.0, 3.0):
-        losses = []
-        for tr, te in GroupKFold(n_splits=5).split(xs, y, g):
-            m = LogisticRegression(C=c, fit_intercept=False, max_iter=2000)
-            m.fit(xs[tr], y[tr], sample_weight=w[tr])
-            p = np.clip(m.predict_proba(xs[te])[:, 1], 1e-6, 1 - 1e-6)
-            losses.append(-np.average(y[te] * np.log(p) + (1 - y[te]) * np.log(1 - p), weights=w[te]))
-        ll = float(np.mean(losses))
-        if ll < best_ll:
-            best_c, best_ll = c, ll
-    m = LogisticRegression(C=best_c, fit_intercept=False, max_iter=4000)
-    m.fit(xs, y, sample_weight=w)
-    return {
+
+    def cv(make: Any, data: np.ndarray) -> float:
+        return float(
+            np.mean(
+                [
+                    _log_loss(
+                        make().fit(data[tr], y[tr], sample_weight=w[tr]).predict_proba(data[te])[:, 1],
+                        y[te],
+                        w[te],
+                    )
+                    for tr, te in folds
+                ]
+            )
+        )
+
+    def logistic(c: float, iters: int = 2000) -> Any:
+        return LogisticRegression(C=c, fit_intercept=False, max_iter=iters)
+
+    def boosted(cfg: tuple[float, int, int, int]) -> Any:
+        rate, leaves, least, rounds = cfg
+        return HistGradientBoostingClassifier(
+            learning_rate=rate,
+            max_leaf_nodes=leaves,
+            min_samples_leaf=least,
+            max_iter=rounds,
+            l2_regularization=1.0,
+            early_stopping=False,
+            random_state=seed,
+        )
+
+    c_loss = {c: cv(lambda c=c: logistic(c), xs) for c in C_GRID}
+    best_c = min(c_loss, key=lambda c: c_loss[c])
+    tree_loss = {cfg: cv(lambda cfg=cfg: boosted(cfg), x) for cfg in TREE_GRID}
+    best_cfg = min(tree_loss, key=lambda cfg: tree_loss[cfg])
+    lm = logistic(best_c, 4000).fit(xs, y, sample_weight=w)
+    model: dict[str, Any] = {
         "features": list(FEATURES),
-        "weights": [round(float(v), 6) for v in m.coef_[0]],
+        "weights": [round(float(v), 6) for v in lm.coef_[0]],
         "mean": [round(float(v), 6) for v in mean],
         "scale": [round(float(v), 6) for v in scale],
         "C": best_c,
-        "cv_log_loss": round(best_ll, 4),
+        "cv_log_loss": round(c_loss[best_c], 4),
+        "candidates": {
+            "logistic": {"C": best_c, "cv_log_loss": round(c_loss[best_c], 4)},
+            "trees": {"config": list(best_cfg), "cv_log_loss": round(tree_loss[best_cfg], 4)},
+        },
+        "kind": "logistic",
         "seed": seed,
     }
+    if kind == "trees" or (kind == "auto" and tree_loss[best_cfg] < c_loss[best_c]):
+        tm = boosted(best_cfg).fit(x, y, sample_weight=w)
+        model.update(export_trees(tm))
+        model["kind"] = "trees"
+        model["cv_log_loss"] = round(tree_loss[best_cfg], 4)
+    return model
+
+
+def export_trees(m: Any) -> dict[str, Any]:
+    """A fitted scikit-learn HistGradientBoostingClassifier (binary) as plain arrays for
+    ``app.answer.relevance.Trees`` (no pickle; the run time needs numpy only)."""
+    trees = []
+    depth = 0
+    for (predictor,) in m._predictors:  # one tree per round for a binary task
+        nodes = predictor.nodes
+        trees.append(
+            {
+                "feature": [int(v) for v in nodes["feature_idx"]],
+                "threshold": [float(v) for v in nodes["num_threshold"]],
+                "left": [int(v) for v in nodes["left"]],
+                "right": [int(v) for v in nodes["right"]],
+                "value": [round(float(v), 8) for v in nodes["value"]],
+                "leaf": [bool(v) for v in nodes["is_leaf"]],
+            }
+        )
+        depth = max(depth, int(nodes["depth"].max()))
+    return {"trees": trees, "baseline": float(np.ravel(m._baseline_prediction)[0]), "depth": depth}
 
 
 def _probs(model: dict[str, Any], rows: list[list[float]]) -> np.ndarray:
-    if not rows:
-        return np.zeros(0)
-    x = (np.asarray(rows) - np.asarray(model["mean"])) / np.asarray(model["scale"])
-    x[:, 0] = 1.0
-    return np.asarray(1.0 / (1.0 + np.exp(-(x @ np.asarray(model["weights"])))))
+    return RelevanceModel.of(model).probabilities(rows)
 
 
 def evaluate(model: dict[str, Any], groups: Sequence[Group]) -> dict[str, Any]:
@@ -178,12 +243,22 @@ def evaluate(model: dict[str, Any], groups: Sequence[Group]) -> dict[str, Any]:
     return out
 
 
+def _dumps(body: dict[str, Any]) -> bytes:
+    """model.json's text: indented, but each tree (hundreds of nodes) on one line of its own."""
+    trees = body.get("trees")
+    text = json.dumps({k: v for k, v in body.items() if k != "trees"}, indent=1, sort_keys=True)
+    if trees:
+        lines = ",\n  ".join(json.dumps(t, sort_keys=True, separators=(",", ":")) for t in trees)
+        text = text[: text.rindex("}")].rstrip() + f',\n "trees": [\n  {lines}\n ]\n}}'
+    return text.encode()
+
+
 def save(model: dict[str, Any], metrics: dict[str, Any], directory: Path = MODEL_DIR) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     body = {**model, "version": "", "validation": metrics}
-    raw = json.dumps(body, indent=1, sort_keys=True).encode()
+    raw = _dumps(body)
     body["version"] = hashlib.sha256(raw).hexdigest()[:12]
-    raw = json.dumps(body, indent=1, sort_keys=True).encode()
+    raw = _dumps(body)
     (directory / "model.json").write_bytes(raw)
     manifest = {"file": "model.json", "sha256": hashlib.sha256(raw).hexdigest(), "bytes": len(raw)}
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
@@ -201,9 +276,8 @@ passage and its best sentence, intent matched by the passage's label section or 
 passage length and shape (fragment, upper-case share, questions), and how much of the question's wording
 the passage repeats as phrases (adjacent term pairs). Nothing keys on a passage's source, file or id.
 
-**Model.** Logistic regression (scikit-learn, L2, C={C} chosen by grouped 5-fold CV log-loss
-{cv_log_loss}), features standardised; weights in model.json ({bytes} bytes, sha256 in manifest.json,
-checked on load). Inference is a dot product per hit (numpy), no extra dependency at run time.
+**Model.** {model_text} Weights in model.json ({bytes} bytes, sha256 in manifest.json, checked on load).
+Inference is numpy only (a dot product, or all trees walked at once), no extra dependency at run time.
 
 **Data.** Questions of eval/data/retrieval (MedicationQA → FDA-label section; BioASQ, PubMedQA, Evidence
 Inference → research section) asked of the shipped index as the engine asks them; every hit of the
@@ -225,11 +299,42 @@ End-to-end figures (cites-gold rate, statement precision, answer and abstention 
 always-abstain and top-1-first-sentence baselines, the abstention precision–recall curve of this score)
 are in `curbside eval relevance` (eval/relevance.py) and the README's relevance table.
 
+**Choice** (measured 2026-12-07, validation split). The trees rank better — top-1 gold BioASQ 0.875 vs 0.854,
+Evidence Inference 0.970 vs 0.948, MedicationQA 0.778 vs 0.741, PubMedQA 0.964 both; log-loss 0.209 vs
+0.227 — and end to end (`curbside eval relevance --set all`, threshold 0.17 from their own train curve) they
+raise research cites-gold (BioASQ 0.887 → 0.901, Evidence Inference 0.918 → 0.935) with answering 0.953 and
+abstention 0.966. They are not shipped: end to end the label section gets worse (MedicationQA cites gold
+0.722 → 0.704, statement precision 0.635 → 0.602), and the guideline section, which has no human-chosen
+evidence to train on, is where the trees extrapolate worst — they give 0.88 to an SSRI-in-breastfeeding table
+row for "What are the common side effects of sertraline?", and 0.06 to the label chunk holding "The usual
+starting dose of metformin … is 500 mg twice a day" (the logistic model: 0.31, kept as the chosen section's
+sibling). `--kind trees` reproduces them.
+
 **Recipe.** `curbside train relevance` (= `python -m eval.train_relevance`): features {t_features}s, fit
 {t_fit}s on 2 shared CPU cores. Seed {seed}. Limits: the gold of MedicationQA is one DailyMed excerpt
 per question while near-duplicate excerpts of other products exist (the "wrong" top-1 is often a copy of
 the gold text); the guideline section has no human-chosen evidence and uses the same model with the
 research/label indicators off."""
+
+
+def model_text(model: dict[str, Any]) -> str:
+    """What was fitted and why it ships: both candidates' grouped 5-fold cross-validated log-loss."""
+    cands = model.get("candidates", {})
+    lr = cands.get("logistic", {"C": model["C"], "cv_log_loss": model["cv_log_loss"]})
+    text = (
+        f"Two candidates fitted on the train split, compared by 5-fold cross-validated log-loss (folds "
+        f"grouped by question): logistic regression (scikit-learn, L2, features standardised; best "
+        f"C={lr['C']}, log-loss {lr['cv_log_loss']})"
+    )
+    if "trees" in cands:
+        rate, leaves, least, rounds = cands["trees"]["config"]
+        text += (
+            f" and gradient-boosted trees (scikit-learn HistGradientBoostingClassifier, raw features; best "
+            f"{rounds} rounds at learning rate {rate}, ≤ {leaves} leaves, ≥ {least} rows a leaf; log-loss "
+            f"{cands['trees']['cv_log_loss']})"
+        )
+    shipped = "gradient-boosted trees" if model.get("kind") == "trees" else "logistic regression"
+    return text + f". Shipped: **{shipped}** (`--kind`; see Choice below)."
 
 
 def write_card(model: dict[str, Any], metrics: dict[str, Any], info: dict[str, Any], directory: Path) -> None:
@@ -240,8 +345,7 @@ def write_card(model: dict[str, Any], metrics: dict[str, Any], info: dict[str, A
     )
     text = CARD.format(
         n_features=len(FEATURES),
-        C=model["C"],
-        cv_log_loss=model["cv_log_loss"],
+        model_text=model_text(model),
         bytes=(directory / "model.json").stat().st_size,
         top_k=TOP_K,
         rows=rows,
@@ -256,6 +360,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="questions per set (for a quick run)")
     ap.add_argument("--cache", type=Path, default=None, help="feature rows cache (json) to reuse or write")
     ap.add_argument("--out", type=Path, default=MODEL_DIR, help="where model.json and manifest.json go")
+    ap.add_argument(
+        "--kind",
+        choices=("logistic", "trees", "auto"),
+        default="logistic",
+        help="model to ship (auto: the lower cross-validated log-loss); default logistic, see the model card",
+    )
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     if args.cache is not None and args.cache.exists():
@@ -282,11 +392,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     train = [g for g in groups if g.split == "train"]
     valid = [g for g in groups if g.split == "validation"]
     t1 = time.perf_counter()
-    model = fit(train)
+    model = fit(train, kind=args.kind)
     t_fit = time.perf_counter() - t1
     metrics = evaluate(model, valid)
     print(f"rows: train {sum(len(g.rows) for g in train)}, validation {sum(len(g.rows) for g in valid)}")
-    print(f"regularisation C={model['C']} (grouped 5-fold CV log-loss {model['cv_log_loss']})")
+    print(model_text(model))
     print("validation (top-1 passage is a human-chosen one; ceiling = a gold passage in the top 10):")
     print("| set | questions | ceiling | fused order | cosine order | learned |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -175,11 +175,12 @@ def mmr(candidates: list[Candidate], k: int, lam: float) -> list[Candidate]:
     return chosen
 
 
-def _short_answer(hit: Hit, least: float = CONFIDENT) -> str | None:
-    """A relevant passage (P(answers) ≥ ``least``) of at most a few dozen words, quoted whole when none of
-    its sentences is a statement of its own; never a question, markup or a table."""
+def _short_answer(hit: Hit) -> str | None:
+    """A passage the learned selection chose (it has a P(answers), so it passed the section's calibrated
+    threshold) of at most a few dozen words, quoted whole when none of its sentences is a statement of its
+    own; never a question, markup or a table."""
     text = _LEADING_ELLIPSIS.sub("", hit.passage.text.strip()).strip()
-    if hit.relevance is None or hit.relevance < least or not 1 <= len(text.split()) <= SHORT_ANSWER_WORDS:
+    if hit.relevance is None or not 1 <= len(text.split()) <= SHORT_ANSWER_WORDS:
         return None
     if _question_or_markup(text) or not text[:1].isalnum():
         return None
@@ -242,12 +243,12 @@ class ExtractiveComposer:
         if not chosen:
             whole = _short_answer(qualified[0])
             if whole is not None:
-                # The passage the model is sure of is itself the answer, too short to hold a sentence
+                # The passage the model chose is itself the answer, too short to hold a sentence
                 # ("Color - WHITE, Shape - ROUND, …"): quoted whole, verbatim — with the other selected
                 # products' own short answers ("PINK"), each citing its passage, when they differ.
                 statements = [DraftStatement(text=whole, keys=[qualified[0].passage.id])]
                 for h in qualified[1:]:
-                    more = _short_answer(h, least=0.0)
+                    more = _short_answer(h)
                     if more is not None and all(more != s.text for s in statements):
                         statements.append(DraftStatement(text=more, keys=[h.passage.id]))
                     if len(statements) >= self.settings.statements_per_section:

@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -131,11 +132,16 @@ def features(key: SectionKey, q: QuestionInfo, hit: Hit, rank: int, ctx: Section
     focus = set(q.focus)
     terms = set(q.terms)
     drug_words = {w for d in q.drugs for w in analyze(d)}
+    is_label = key == "fda_label"
+    # A label passage retrieved under the asked drug's filter is that drug's own, whatever name it uses
+    # ("ZURZUVAE" for zuranolone): the drug's words count as said in it, as they are by its label.
+    own = drug_words if is_label and hit.drug_match else set()
+    all_terms |= own
     best_sentence = 0.0
     questions = 0
     sentences = p.sentence_texts() or [p.text]
     for s in sentences:
-        best_sentence = max(best_sentence, _coverage(focus, set(analyze(s))))
+        best_sentence = max(best_sentence, _coverage(focus, set(analyze(s)) | own))
         questions += s.rstrip().endswith("?")
     cues = {t for intent in q.intents for t in INTENT_CUES.get(intent, ())}
     cue_density = sum(1 for t in text_terms if t in cues) / math.sqrt(len(text_terms) + 1) if cues else 0.0
@@ -144,7 +150,6 @@ def features(key: SectionKey, q: QuestionInfo, hit: Hit, rank: int, ctx: Section
     words = p.text.split()
     upper = sum(len(m.group(0).split()) for m in _UPPER_RUN.finditer(p.text))
     cosine = hit.cosine or 0.0
-    is_label = key == "fda_label"
     is_research = key == "research"
     intent_section = in_sections(p.section, q.intent_sections)
     focus_cov = _coverage(focus, all_terms)
@@ -161,8 +166,7 @@ def features(key: SectionKey, q: QuestionInfo, hit: Hit, rank: int, ctx: Section
         best_sentence,
         _idf_coverage(ctx.focus_idf, all_terms),
         float(bool(ctx.focus_idf) and max(ctx.focus_idf, key=lambda t: ctx.focus_idf[t]) in all_terms),
-        # A label passage retrieved under the asked drug's filter is that drug's own, whatever name it uses.
-        float(bool(drug_words) and (drug_words <= all_terms or (is_label and hit.drug_match))),
+        float(bool(drug_words) and drug_words <= all_terms),
         float(bool(drug_words) and drug_words <= text_set),
         float(not drug_words),
         float(intent_section),
@@ -203,14 +207,71 @@ class RelevanceError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Trees:
+    """Gradient-boosted trees, all evaluated at once: node arrays of shape (trees, nodes), padded.
+
+    A row goes left at a node when its feature is ≤ the node's threshold (scikit-learn's rule); a leaf's value
+    is its share of the log-odds. P(answers) = σ(baseline + Σ leaf values)."""
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    value: np.ndarray
+    leaf: np.ndarray
+    baseline: float
+    depth: int
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> Trees:
+        trees = data["trees"]
+        width = max(len(t["feature"]) for t in trees)
+
+        def pad(field: str, dtype: type, fill: float) -> np.ndarray:
+            out: np.ndarray = np.full((len(trees), width), fill, dtype=dtype)
+            for i, t in enumerate(trees):
+                out[i, : len(t[field])] = t[field]
+            return out
+
+        return cls(
+            feature=pad("feature", np.int64, 0),
+            threshold=pad("threshold", np.float64, 0.0),
+            left=pad("left", np.int64, 0),
+            right=pad("right", np.int64, 0),
+            value=pad("value", np.float64, 0.0),
+            leaf=pad("leaf", np.bool_, True),
+            baseline=float(data["baseline"]),
+            depth=int(data["depth"]),
+        )
+
+    def log_odds(self, x: np.ndarray) -> np.ndarray:
+        n_trees, width = self.feature.shape
+        # Flat positions (tree * width + node) index 1-d copies of the node arrays: one gather per step.
+        base = (np.arange(n_trees) * width)[None, :]
+        feature, threshold = self.feature.ravel(), self.threshold.ravel()
+        left, right, leaf = self.left.ravel(), self.right.ravel(), self.leaf.ravel()
+        at = np.broadcast_to(base, (x.shape[0], n_trees)).copy()
+        offsets = (np.arange(x.shape[0]) * x.shape[1])[:, None]
+        flat_x = x.ravel()
+        for _ in range(self.depth):
+            go_left = flat_x[offsets + feature[at]] <= threshold[at]
+            step = base + np.where(go_left, left[at], right[at])
+            at = np.where(leaf[at], at, step)
+        return np.asarray(self.baseline + self.value.ravel()[at].sum(axis=1), dtype=np.float64)
+
+
+@dataclass(frozen=True)
 class RelevanceModel:
-    """A logistic model: P(passage answers the question) = σ(w · features)."""
+    """P(passage answers the question) from its features: a logistic model σ(w · standardised features), or
+    gradient-boosted trees over the raw features (model.json says which: `curbside train relevance --kind`;
+    the model card says why the shipped one is shipped)."""
 
     weights: np.ndarray
     names: tuple[str, ...]
     mean: np.ndarray
     scale: np.ndarray
     version: str
+    trees: Trees | None = None
 
     @classmethod
     def load(cls, directory: Path = MODEL_DIR) -> RelevanceModel:
@@ -225,25 +286,36 @@ class RelevanceModel:
         if manifest.get("sha256") != digest:
             raise RelevanceError(f"{path} does not match its manifest (sha256 {digest[:12]}…)")
         data = json.loads(raw)
-        names = tuple(data["features"])
-        if names != FEATURES:
+        if tuple(data["features"]) != FEATURES:
             raise RelevanceError(
                 f"{path} was trained on other features; retrain with `curbside train relevance`"
             )
+        return cls.of(data, default_version=digest[:12])
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any], default_version: str = "") -> RelevanceModel:
+        """A model from model.json's content (also what training evaluates before it writes)."""
+        n = len(data["features"])
         return cls(
-            weights=np.asarray(data["weights"], dtype=np.float64),
-            names=names,
-            mean=np.asarray(data["mean"], dtype=np.float64),
-            scale=np.asarray(data["scale"], dtype=np.float64),
-            version=str(data.get("version", digest[:12])),
+            weights=np.asarray(data.get("weights", [0.0] * n), dtype=np.float64),
+            names=tuple(data["features"]),
+            mean=np.asarray(data.get("mean", [0.0] * n), dtype=np.float64),
+            scale=np.asarray(data.get("scale", [1.0] * n), dtype=np.float64),
+            version=str(data.get("version") or default_version),
+            trees=Trees.of(data) if data.get("kind") == "trees" else None,
         )
 
     def probabilities(self, rows: Sequence[Sequence[float]]) -> np.ndarray:
         if not rows:
             return np.zeros(0)
-        x = (np.asarray(rows, dtype=np.float64) - self.mean) / self.scale
-        x[:, 0] = 1.0  # the bias column is not standardised
-        return np.asarray(1.0 / (1.0 + np.exp(-(x @ self.weights))), dtype=np.float64)
+        raw = np.asarray(rows, dtype=np.float64)
+        if self.trees is not None:
+            z = self.trees.log_odds(raw)
+        else:
+            x = (raw - self.mean) / self.scale
+            x[:, 0] = 1.0  # the bias column is not standardised
+            z = x @ self.weights
+        return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
 
     def score(
         self, key: SectionKey, q: QuestionInfo, hits: Sequence[Hit], idf: Mapping[str, float]

@@ -130,7 +130,11 @@ class Selector:
             probs = [p if fit else 0.0 for p, fit in zip(probs, fits, strict=True)]
         needed = {t for intent in q.intents for t in INTENT_EVIDENCE.get(intent, ())}
         if key != "fda_label" and needed and q.drugs:
-            probs = [p if needed & _terms(h) else 0.0 for p, h in zip(probs, hits, strict=True)]
+            # A question about one drug's harms or dose needs them said of it; a comparison of two arms
+            # ("… how does X compare with Y?") is answered by the trial's results, which name the arms
+            # by group ("IVCP", "the study group"), so there the passage need only speak of the topic.
+            drugs = [] if "comparison" in q.intents else [set(analyze(d)) for d in q.drugs]
+            probs = [p if speaks_of(h, drugs, needed) else 0.0 for p, h in zip(probs, hits, strict=True)]
         if audience == "patient":
             # A patient is better served by the label's own words to patients (Medication Guide, Patient
             # Information) when they answer too: among passages of similar relevance, they come first.
@@ -186,8 +190,20 @@ def select_by_floor(key: SectionKey, hits: Sequence[Hit], settings: AnswerSettin
     return kept[: settings.passages_per_section]
 
 
-def _terms(hit: Hit) -> set[str]:
-    return set(analyze(f"{hit.passage.title or ''} {hit.passage.text}"))
+def speaks_of(hit: Hit, drugs: Sequence[set[str]], topic: set[str]) -> bool:
+    """Does a guideline or research passage speak of the asked topic (side effects, dose…) of one of the asked
+    ``drugs`` (each the stems of its name)? Its title, or one of its sentences, must name both: a trial of
+    another drug ("… safety and efficacy of placeboxetine …") that names the asked one as its comparator and
+    reports "adverse events" elsewhere ("Placeboxetine … as effective as sertraline"; "There were no serious
+    adverse events.") does not. With no ``drugs``, the topic anywhere in the passage is enough."""
+    p = hit.passage
+    if not drugs:
+        return bool(topic & set(analyze(f"{p.title or ''} {p.text}")))
+    for text in [p.title or "", *(p.sentence_texts() or [p.text])]:
+        said = set(analyze(text))
+        if topic & said and any(words <= said for words in drugs):
+            return True
+    return False
 
 
 def product_forms(hits: Sequence[Hit]) -> dict[str, set[str]]:

@@ -113,9 +113,12 @@ def test_products_that_look_different_are_each_quoted_with_their_own_citation() 
     ]
     section = _composer().compose_section("fda_label", q, hits)
     assert [(s.text, s.keys) for s in section.statements] == [("WHITE", ["a#0"]), ("PINK", ["b#0"])]
-    # The first answer must still be one the model is confident of.
-    unsure = [_short_hit("b#0", "phenytoin — Ingredients and Appearance", "PINK", 0.41)]
-    assert _composer().compose_section("fda_label", q, unsure).abstained
+    # A short passage the learned selection chose (it passed the section's calibrated threshold) is quoted
+    # whole, whatever its P(answers); one the cosine floor rule let through, with no decision, is not.
+    chosen = [_short_hit("b#0", "phenytoin — Ingredients and Appearance", "PINK", 0.41)]
+    assert [s.text for s in _composer().compose_section("fda_label", q, chosen).statements] == ["PINK"]
+    floor = [chosen[0].model_copy(update={"relevance": None})]
+    assert _composer().compose_section("fda_label", q, floor).abstained
 
 
 def test_the_passage_selection_chose_is_quoted_though_no_sentence_repeats_the_question() -> None:

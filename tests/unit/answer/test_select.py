@@ -48,6 +48,36 @@ def test_a_side_effect_question_is_not_answered_by_an_abstract_that_never_speaks
     assert [h.passage.id for h in chosen] in ([], ["pmid:2#0"])
 
 
+COMPARATOR = _hit(
+    "pmid:3#1",
+    "Safety was determined through assessments of vital signs and adverse events. There were no serious "
+    "adverse events. Placeboxetine was as effective as sertraline in patients with depression.",
+    2,
+)
+
+
+def test_a_trial_that_names_the_drug_only_as_its_comparator_does_not_answer_for_its_harms() -> None:
+    # "adverse events" and "sertraline" are both in the passage, never in one sentence: the harms reported
+    # are the trial's, not said of sertraline.
+    selector = Selector(AnswerSettings(), RelevanceModel.load())
+    q = analyse_question("What are the common side effects of sertraline?", drugs=["sertraline"])
+    scored = dict(
+        (h.passage.id, p) for p, h in selector.scored("research", q, [COMPARATOR, TOLERABILITY], {})
+    )
+    assert scored["pmid:3#1"] == 0.0
+    assert scored["pmid:2#0"] > 0.0
+
+
+def test_a_title_that_names_the_drug_and_the_topic_speaks_of_them() -> None:
+    titled = COMPARATOR.model_copy(
+        update={"passage": COMPARATOR.passage.model_copy(update={"title": "Adverse events of sertraline"})}
+    )
+    selector = Selector(AnswerSettings(), RelevanceModel.load())
+    q = analyse_question("What are the common side effects of sertraline?", drugs=["sertraline"])
+    [(p, _h)] = selector.scored("research", q, [titled], {})
+    assert p > 0.0
+
+
 def test_a_question_without_such_an_intent_keeps_the_models_score() -> None:
     selector = Selector(AnswerSettings(), RelevanceModel.load())
     q = analyse_question("What metabolites predict response to sertraline?", drugs=["sertraline"])
