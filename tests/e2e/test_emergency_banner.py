@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ from eval.live_server import LiveServer
 pytestmark = pytest.mark.e2e
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+# The README's screenshot is refreshed only when asked (CURBSIDE_UPDATE_DOCS_IMG=1): a test run must not
+# change tracked files.
+UPDATE_DOCS_IMG = os.environ.get("CURBSIDE_UPDATE_DOCS_IMG") == "1"
 CHEST_PAIN = "I have crushing chest pain radiating to my left arm and I'm sweating, what should I take?"
 
 
@@ -37,7 +41,9 @@ def _with_emergency(stream: str, notice: dict[str, str]) -> str:
     return "\n\n".join(frames)
 
 
-def test_banner_from_the_answer_json_is_shown_first(page: Page, web_server: LiveServer) -> None:
+def test_banner_from_the_answer_json_is_shown_first(
+    page: Page, web_server: LiveServer, tmp_path: Path
+) -> None:
     """The page's part: it renders ``answer.emergency`` above the sections. The answer is the real server's;
     only its ``emergency`` field is filled here (from the real detector) until the engine fills it."""
     notice = detect_emergency(CHEST_PAIN)
@@ -62,8 +68,10 @@ def test_banner_from_the_answer_json_is_shown_first(page: Page, web_server: Live
     assert box is not None
     assert sections is not None
     assert box["y"] + box["height"] <= sections["y"]
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS_IMG / "emergency-banner.png"))
+    shot = (DOCS_IMG if UPDATE_DOCS_IMG else tmp_path) / "emergency-banner.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 0
     assert page.console_errors == []  # type: ignore[attr-defined]
 
 
