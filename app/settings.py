@@ -174,7 +174,7 @@ class AnswerSettings(BaseModel):
         ge=0,
         le=1,
         description="learned selection: least P(answers) of the best guideline passage (the operating "
-        "point of the train split's abstention curve: 0.976 answering at 0.962 abstention)",
+        "point of the train split's abstention curve: 0.976 answering at 0.958 abstention)",
     )
     answer_threshold_fda_label: float = Field(
         0.33, ge=0, le=1, description="learned selection: least P(answers) of the best label passage"
