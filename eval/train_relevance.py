@@ -214,10 +214,6 @@ def export_trees(m: Any) -> dict[str, Any]:
     return {"trees": trees, "baseline": float(np.ravel(m._baseline_prediction)[0]), "depth": depth}
 
 
-def _probs(model: dict[str, Any], rows: list[list[float]]) -> np.ndarray:
-    return RelevanceModel.of(model).probabilities(rows)
-
-
 def evaluate(model: dict[str, Any], groups: Sequence[Group]) -> dict[str, Any]:
     """Per dataset (validation): top-1 is gold, for the model and the trivial orders; gold in the top 10."""
     out: dict[str, Any] = {}
@@ -225,6 +221,7 @@ def evaluate(model: dict[str, Any], groups: Sequence[Group]) -> dict[str, Any]:
     for g in groups:
         by_set[g.dataset].append(g)
     cos_i = FEATURES.index("cosine")
+    scorer = RelevanceModel.of(model)  # built once: the trees' node arrays are padded on construction
     for name, gs in sorted(by_set.items()):
         if name == "abstention":
             continue
@@ -232,7 +229,9 @@ def evaluate(model: dict[str, Any], groups: Sequence[Group]) -> dict[str, Any]:
         ceiling = sum(1 for g in gs if any(g.labels)) / n
         fused = sum(1 for g in gs if g.labels and g.labels[0]) / n
         cosine = sum(1 for g in gs if g.labels and g.labels[int(np.argmax([r[cos_i] for r in g.rows]))]) / n
-        learned = sum(1 for g in gs if g.labels and g.labels[int(np.argmax(_probs(model, g.rows)))]) / n
+        learned = (
+            sum(1 for g in gs if g.labels and g.labels[int(np.argmax(scorer.probabilities(g.rows)))]) / n
+        )
         out[name] = {
             "questions": n,
             "gold_in_top10": round(ceiling, 3),
@@ -319,22 +318,17 @@ research/label indicators off."""
 
 def model_text(model: dict[str, Any]) -> str:
     """What was fitted and why it ships: both candidates' grouped 5-fold cross-validated log-loss."""
-    cands = model.get("candidates", {})
-    lr = cands.get("logistic", {"C": model["C"], "cv_log_loss": model["cv_log_loss"]})
-    text = (
+    lr, trees = model["candidates"]["logistic"], model["candidates"]["trees"]
+    rate, leaves, least, rounds = trees["config"]
+    shipped = "gradient-boosted trees" if model["kind"] == "trees" else "logistic regression"
+    return (
         f"Two candidates fitted on the train split, compared by 5-fold cross-validated log-loss (folds "
         f"grouped by question): logistic regression (scikit-learn, L2, features standardised; best "
-        f"C={lr['C']}, log-loss {lr['cv_log_loss']})"
+        f"C={lr['C']}, log-loss {lr['cv_log_loss']}) and gradient-boosted trees (scikit-learn "
+        f"HistGradientBoostingClassifier, raw features; best {rounds} rounds at learning rate {rate}, "
+        f"≤ {leaves} leaves, ≥ {least} rows a leaf; log-loss {trees['cv_log_loss']}). Shipped: **{shipped}** "
+        f"(`--kind`; see Choice below)."
     )
-    if "trees" in cands:
-        rate, leaves, least, rounds = cands["trees"]["config"]
-        text += (
-            f" and gradient-boosted trees (scikit-learn HistGradientBoostingClassifier, raw features; best "
-            f"{rounds} rounds at learning rate {rate}, ≤ {leaves} leaves, ≥ {least} rows a leaf; log-loss "
-            f"{cands['trees']['cv_log_loss']})"
-        )
-    shipped = "gradient-boosted trees" if model.get("kind") == "trees" else "logistic regression"
-    return text + f". Shipped: **{shipped}** (`--kind`; see Choice below)."
 
 
 def write_card(model: dict[str, Any], metrics: dict[str, Any], info: dict[str, Any], directory: Path) -> None:
