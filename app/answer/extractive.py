@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from app.answer.draft import DraftSection, DraftStatement
 from app.answer.question import PATIENT_SECTIONS, QuestionInfo, in_sections, mentions_near
-from app.answer.relevance import INTENT_CUES
+from app.answer.relevance import INTENT_CUES, phrase_coverage
 from app.index.lexical import analyze
 from app.schema import SECTION_NOUNS, SECTION_SOURCE, Audience, Hit, SectionKey
 from app.settings import AnswerSettings
@@ -26,6 +26,13 @@ CONFIDENT = 0.5
 SHORT_ANSWER_WORDS = 40
 # Weight of the passage's learned P(answers) in a sentence's score (the cosine's is 0.3 without a model).
 RELEVANCE_WEIGHT = 1.5
+# Weight of the share of the question's word pairs a sentence says as pairs ("recommended dosage" for
+# "recommended dose"): among sentences of one passage with the same words, the one phrased as the question
+# ("Recommended dosage is 50 mg …") comes before one that shares words only by stem ("CNS depressant" for
+# "postpartum depression").
+PHRASE_WEIGHT = 0.4
+# Label wording the question says otherwise, for phrase matching only ("dosage" is a "dose").
+_SAME_TERM = {"dosag": "dose"}
 # Sections that show what their sources do cover when they cannot answer (the drug's approved use, the
 # guideline's recommendation); research that does not answer is usually about something else: no context.
 CONTEXT_SECTIONS: frozenset[SectionKey] = frozenset({"guidelines", "fda_label"})
@@ -309,7 +316,8 @@ class ExtractiveComposer:
                 words = text.split()
                 if len(words) < 6 or len(words) > 80 or text in seen or not is_clean(text):
                     continue
-                terms = set(analyze(text))
+                stems = analyze(text)
+                terms = set(stems)
                 if not terms:
                     continue
                 focus_hits = focus & terms
@@ -336,6 +344,7 @@ class ExtractiveComposer:
                     + 0.25 * focus_cov
                     + passage_weight * passage_score
                     + section_bonus
+                    + PHRASE_WEIGHT * phrase_coverage(q.text, [_SAME_TERM.get(t, t) for t in stems])
                     - 0.02 * rank
                     - 0.01 * min(idx, 10)
                 )

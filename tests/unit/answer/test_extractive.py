@@ -131,3 +131,21 @@ def test_the_passage_selection_chose_is_quoted_though_no_sentence_repeats_the_qu
     # Without the learned selection's decision (the cosine floor rule), the focus words still must be said.
     floor = chosen.model_copy(update={"relevance": None})
     assert _composer().compose_section("fda_label", q, [floor]).abstained
+
+
+def test_the_sentence_phrased_as_the_question_comes_before_one_that_matches_only_by_stem() -> None:
+    # "depressant" and "depression" share a stem: by words alone the dose reduction would lead; the sentence
+    # that says "recommended dosage" — the question's own phrase, "dosage" being a "dose" — answers it.
+    q = analyse_question(
+        "What is the recommended dose of zuranolone for postpartum depression?", drugs=["zuranolone"]
+    )
+    text = (
+        "Administer with fat-containing food. Recommended dosage is 50 mg orally once daily in the evening "
+        "for 14 days. Dosage may be reduced to 40 mg once daily if CNS depressant effects occur."
+    )
+    hit = _label_hit("ZURZUVAE — Dosage and Administration", text).model_copy(update={"drug_match": True})
+    section = _composer().compose_section("fda_label", q, [hit])
+    assert [s.text for s in section.statements][:2] == [
+        "Recommended dosage is 50 mg orally once daily in the evening for 14 days.",
+        "Dosage may be reduced to 40 mg once daily if CNS depressant effects occur.",
+    ]
