@@ -139,6 +139,7 @@ class AnswerEngine:
             self.settings.answer,
             RelevanceModel.load() if learned else None,
             lexical=self.retriever.index.lexical,
+            passages=self.retriever.index.passages.get,
         )
 
     @classmethod

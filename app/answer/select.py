@@ -17,13 +17,13 @@ earlier rule: hits whose cosine reaches ``answer.floor_<section>``, in fused ord
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from app.answer.question import PATIENT_SECTIONS, QuestionInfo, forms_of, in_sections
 from app.answer.relevance import RelevanceModel, focus_idf
 from app.index.lexical import LexicalStore, analyze
-from app.schema import Audience, Hit, SectionKey
+from app.schema import Audience, Hit, Passage, SectionKey
 from app.settings import AnswerSettings
 
 
@@ -44,6 +44,10 @@ PATIENT_PREFERENCE = 0.3
 # A retrieved chunk of the same label section as a chosen one is kept too when its P(answers) is at least
 # this share of the best (see ``Selector.select``).
 SIBLING_SHARE = 0.4
+# Chunks either side of the best label chunk, fetched from the store when retrieval missed them: a section's
+# answer is often one chunk over ("The most common adverse reactions … were nausea, …" before the chunk that
+# lists "the following … by indication that were not mentioned previously").
+NEIGHBOUR_CHUNKS = 1
 # What a guideline or research passage must mention to answer a question about a drug that asks for one of
 # these: a side-effect question is not answered by an abstract that only names the drug ("common metabolites
 # … of sertraline"). Label passages are the drug's own sections, matched to the intent by section instead.
@@ -65,6 +69,7 @@ class Selector:
     settings: AnswerSettings
     model: RelevanceModel | None = None
     lexical: LexicalStore | None = None  # document frequencies and spelling neighbours of terms
+    passages: Callable[[str], Passage | None] | None = None  # the store, for a chosen chunk's neighbours
 
     def absent(self, q: QuestionInfo, misspelt: Iterable[str] = ()) -> list[str]:
         """What the question is about that no passage in the index mentions, as written ("trelavoxin",
@@ -180,7 +185,30 @@ class Selector:
                 for p, _i, h in ranked
                 if keep > p >= SIBLING_SHARE * top and (h.passage.record_id, h.passage.section) in sections
             ]
-        return chosen[: self.settings.passages_per_section]
+        chosen = chosen[: self.settings.passages_per_section]
+        if key == "fda_label":
+            chosen += self._neighbours(chosen[0], {h.passage.id for h in hits})
+        return chosen
+
+    def _neighbours(self, best: Hit, retrieved: set[str]) -> list[Hit]:
+        """The chunks of the best hit's label section next to it that retrieval did not return, as parts of
+        the section the model chose (its relevance); their sentences compete in the composer."""
+        if self.passages is None:
+            return []
+        record, _, index = best.passage.id.rpartition("#")
+        if not record or not index.isdigit():
+            return []
+        out = []
+        for i in range(int(index) - NEIGHBOUR_CHUNKS, int(index) + NEIGHBOUR_CHUNKS + 1):
+            pid = f"{record}#{i}"
+            if i < 0 or pid == best.passage.id or pid in retrieved:
+                continue
+            passage = self.passages(pid)
+            if passage is not None and passage.record_id == best.passage.record_id:
+                out.append(
+                    Hit(passage=passage, score=0.0, drug_match=best.drug_match, relevance=best.relevance)
+                )
+        return out
 
 
 def select_by_floor(key: SectionKey, hits: Sequence[Hit], settings: AnswerSettings) -> list[Hit]:

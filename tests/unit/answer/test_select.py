@@ -168,3 +168,32 @@ def test_a_label_passage_about_another_dosage_form_cannot_answer() -> None:
     # A question that names no form keeps every product.
     anyform = analyse_question("what is the daily dose of prednisolone", drugs=["prednisolone"])
     assert all(p == 0.7 for p, _h in selector.scored("fda_label", anyform, [oral, drops, plain], {}))
+
+
+def test_the_chunks_beside_the_chosen_label_chunk_are_fetched_when_retrieval_missed_them() -> None:
+    q = analyse_question("What are the common side effects of sertraline?", drugs=["sertraline"])
+    lead = "The following are the most common adverse reactions by indication not mentioned previously."
+    before = "The most common adverse reactions of sertraline were nausea, diarrhea, tremor and dyspepsia."
+    store = {
+        "label:s:adverse#0": _label("label:s:adverse#0", "Adverse reactions are described below.", 5).passage,
+        "label:s:adverse#1": _label("label:s:adverse#1", before, 5).passage,
+        "label:s:adverse#2": _label("label:s:adverse#2", lead, 0).passage,
+        "label:s:adverse#3": _label("label:s:adverse#3", "Table 3 lists the reactions.", 1).passage,
+        "label:t:adverse#1": _label("label:t:adverse#1", "Another label's reactions.", 5).passage,
+    }
+    chosen_hit = _label("label:s:adverse#2", lead, 0)
+    table = _label("label:s:adverse#3", "Table 3 lists the reactions.", 1)
+    model = _FixedScores({"label:s:adverse#2": 0.77, "label:s:adverse#3": 0.2})
+    selector = Selector(AnswerSettings(), model, passages=store.get)
+    chosen = selector.select("fda_label", q, [chosen_hit, table], {})
+    # #1 (never retrieved) joins with the chosen chunk's relevance; #3 was retrieved and judged (0.2 is
+    # below SIBLING_SHARE of the best), so it stays out; chunks two away and other labels are not fetched.
+    assert [(h.passage.id, h.relevance) for h in chosen] == [
+        ("label:s:adverse#2", 0.77),
+        ("label:s:adverse#1", 0.77),
+    ]
+    # Without a store (or for other sections) nothing is fetched.
+    bare = Selector(AnswerSettings(), model)
+    assert [h.passage.id for h in bare.select("fda_label", q, [chosen_hit, table], {})] == [
+        "label:s:adverse#2"
+    ]
