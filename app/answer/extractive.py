@@ -58,6 +58,10 @@ _CUT_END = re.compile(r"(?:\.[A-Z]{1,5}|\b[a-z]{1,2})$")  # "… .ME" (the next 
 # ellipsis ("... NORCO® 5/325"): the parts between them are the quotable units.
 # A label Highlights cross-reference after a sentence ("… for 14 days. ( 2.1 ) Dosage may …") ends it too.
 _SEPARATOR = re.compile(r"\s*\|\|\s*|(?<=[.;:])\s*\(\s*\d+(?:\.\d+)*(?:\s*,\s*\d+(?:\.\d+)*)*\s*\)\s*")
+# A sentence that announces a list ("The following are the most common adverse reactions … by indication.")
+# says nothing without it: when the list's items follow as bullets, the announcement is not quoted alone.
+_ANNOUNCES = re.compile(r"\bthe following\b", re.IGNORECASE)
+_BULLET = ("-", "•", "*", "–")
 _LEADING_ELLIPSIS = re.compile(r"^(?:\.\.\.|…)\s*")
 # A study's aim ("To investigate whether…", "The aim of this study was…") restates the question; it is not
 # a finding, so a sentence that reports one comes first.
@@ -127,6 +131,15 @@ def pieces(sentence: str) -> list[str]:
         if part:
             out.append(part)
     return out
+
+
+def _continues(sentences: Sequence[str], idx: int, passage_text: str) -> bool:
+    """Whether the sentence at ``idx`` (with no closing punctuation) goes on past it: the next part starts in
+    lower case ("for 8 to 12 weeks …": the splitter cut inside it), or it is the last part of a chunk that
+    itself ends mid-sentence."""
+    if idx + 1 < len(sentences):
+        return sentences[idx + 1].lstrip()[:1].islower()
+    return not _TERMINAL.search(passage_text)
 
 
 def _question_or_markup(text: str) -> bool:
@@ -309,10 +322,26 @@ class ExtractiveComposer:
             sentences = [piece for sentence in p.sentence_texts() for piece in pieces(sentence)]
             for idx, sentence in enumerate(sentences):
                 text = trim(sentence)
+                if (
+                    not text.endswith(":")
+                    and _ANNOUNCES.search(text)
+                    and idx + 1 < len(sentences)
+                    and sentences[idx + 1].lstrip().startswith(_BULLET)
+                ):
+                    continue
                 if text.endswith(":") and idx + 1 < len(sentences):
                     # A lead-in ("…offered to patients who:") is only whole with what follows it.
                     text = f"{text} {trim(sentences[idx + 1])}"
                     seen.add(trim(sentences[idx + 1]))  # said with its lead-in, not again alone
+                elif not _TERMINAL.search(text) and _continues(sentences, idx, p.text):
+                    # Cut inside a sentence ("These 3066 patients exposed to sertraline hydrochloride" |
+                    # "for 8 to12 weeks represent …"): quoted with its rest, or not at all at a chunk's end.
+                    if idx + 1 >= len(sentences) or text in seen:
+                        if p.source_type == "fda_label":
+                            continue
+                    else:
+                        text = f"{text} {trim(sentences[idx + 1])}"
+                        seen.add(trim(sentences[idx + 1]))
                 words = text.split()
                 if len(words) < 6 or len(words) > 80 or text in seen or not is_clean(text):
                     continue

@@ -149,3 +149,32 @@ def test_the_sentence_phrased_as_the_question_comes_before_one_that_matches_only
         "Recommended dosage is 50 mg orally once daily in the evening for 14 days.",
         "Dosage may be reduced to 40 mg once daily if CNS depressant effects occur.",
     ]
+
+
+def test_a_list_announcement_a_sentence_cut_in_two_and_a_chunks_cut_end_are_not_quoted_as_they_are() -> None:
+    q = analyse_question("What are the common side effects of sertraline?", drugs=["sertraline"])
+    text = (
+        "These 3066 patients exposed to sertraline hydrochloride\nfor 8 to 12 weeks represent 568 "
+        "patient-years of exposure. The following are the most common adverse reactions of sertraline "
+        "by indication.\n\n"
+        "- PMDD: somnolence, dry mouth, dizziness, fatigue, and abdominal pain;\n- SAD: insomnia, dizziness, "
+        "fatigue, dry mouth, malaise.\n\nThe most common adverse reactions of sertraline in the trials were"
+    )
+    spans = [Span(start=s.start, end=s.end) for s in split_sentences(text)]
+    cut = text.index("\n")  # as the splitter cut the real label: "… hydrochloride" | "for 8 to12 weeks …"
+    spans = [Span(start=spans[0].start, end=cut), Span(start=cut + 1, end=spans[0].end), *spans[1:]]
+    hit = _label_hit("Sertraline — Adverse Reactions", text).model_copy(update={"drug_match": True})
+    hit = hit.model_copy(update={"passage": hit.passage.model_copy(update={"sentences": spans})})
+    statements = [s.text for s in _composer().compose_section("fda_label", q, [hit]).statements]
+    # The announcement says nothing without its list; the sentence the splitter cut is quoted whole; the
+    # chunk's last words, cut mid-sentence, are not quoted.
+    assert not any(s.startswith("The following") for s in statements)
+    assert not any(
+        s.startswith("The most common adverse reactions of sertraline in the trials") for s in statements
+    )
+    assert not any(s == "These 3066 patients exposed to sertraline hydrochloride" for s in statements)
+    assert (
+        "These 3066 patients exposed to sertraline hydrochloride for 8 to 12 weeks represent 568 "
+        "patient-years of exposure." in statements
+    )
+    assert "PMDD: somnolence, dry mouth, dizziness, fatigue, and abdominal pain;" in statements
