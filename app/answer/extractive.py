@@ -73,6 +73,18 @@ _AIM = re.compile(
     re.IGNORECASE,
 )
 AIM_PENALTY = 0.3
+# The sentences every label must carry (21 CFR 201.57: how trial rates compare, how postmarketing reports
+# are collected, whom to report to): true of every drug, they answer a question about one only when nothing
+# else in its section does.
+_BOILERPLATE = re.compile(
+    r"^(?:Because clinical trials are conducted under widely varying conditions|"
+    r"Because these reactions are reported voluntarily|"
+    r"To report SUSPECTED ADVERSE REACTIONS|"
+    r"The following (?:adverse reactions|adverse events)? ?(?:are|is) (?:discussed|described) "
+    r"in (?:more detail )?(?:in other sections|elsewhere))",
+    re.IGNORECASE,
+)
+BOILERPLATE_PENALTY = 0.5
 
 
 def is_aim(sentence: str) -> bool:
@@ -379,6 +391,8 @@ class ExtractiveComposer:
                 )
                 if is_aim(text):
                     score -= AIM_PENALTY
+                if _BOILERPLATE.match(text):
+                    score -= BOILERPLATE_PENALTY
                 if audience == "patient":
                     long_words = sum(1 for w in words if len(w) > 12) / len(words)
                     score -= 0.3 * long_words

@@ -178,3 +178,18 @@ def test_a_list_announcement_a_sentence_cut_in_two_and_a_chunks_cut_end_are_not_
         "patient-years of exposure." in statements
     )
     assert "PMDD: somnolence, dry mouth, dizziness, fatigue, and abdominal pain;" in statements
+
+
+def test_the_sentences_every_label_carries_come_after_what_this_label_says() -> None:
+    q = analyse_question("What are the common side effects of sertraline?", drugs=["sertraline"])
+    boilerplate = (
+        "Because clinical trials are conducted under widely varying conditions, adverse reaction rates "
+        "observed in the clinical trials of a drug cannot be directly compared to rates in the clinical "
+        "trials of another drug and may not reflect the rates observed in practice."
+    )
+    answer = "Patients taking sertraline most often had dry mouth, sweating and sleepiness."
+    hit = _label_hit("Sertraline — Adverse Reactions", f"{boilerplate} {answer}").model_copy(
+        update={"drug_match": True}
+    )
+    section = _composer().compose_section("fda_label", q, [hit])
+    assert [s.text for s in section.statements] == [answer, boilerplate]
