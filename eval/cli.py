@@ -10,6 +10,7 @@ curbside eval relevance [--set medicationqa|bioasq|pubmedqa|evidence_inference|a
 curbside eval focus [--split validation|train|all] [--labels-only]
 curbside eval emergency [--split all|train|validation]
 curbside eval comparison [--split validation|train] [--limit N]
+curbside eval sentences [--split train|validation] [--limit N] [--json out.json]
 curbside bench [--quick] [--only PART]
 """
 
@@ -125,6 +126,17 @@ def cmd_comparison(args: argparse.Namespace, settings: Settings) -> int:
     summary = report.summary()
     print(markdown(summary))
     print(f"\n{summary['seconds']}s (extractive composer); written: {out}")
+    return 0
+
+
+def cmd_sentences(args: argparse.Namespace, settings: Settings) -> int:
+    from app.answer.engine import AnswerEngine
+    from eval.sentence_weights import run
+
+    engine = AnswerEngine.from_settings(settings, with_llm=False)
+    out = Path(args.json) if args.json else REPORTS / f"sentences-{args.split}.json"
+    print(run(engine, split=args.split, limit=args.limit, out=out))
+    print(f"report: {out}")
     return 0
 
 
@@ -316,6 +328,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     c.add_argument("--split", default="validation", choices=["train", "validation"])
     c.add_argument("--limit", type=int, help="questions (seeded sample); default all of the split")
     c.add_argument("--out", help="report path (default eval/reports/comparison.json)")
+    s = sub.add_parser(
+        "sentences",
+        help="the composer's sentence weights against a logistic fit of the same features (grouped CV)",
+    )
+    s.add_argument("--split", default="train", choices=["train", "validation"], help="default train")
+    s.add_argument("--limit", type=int, help="questions per set (seeded sample); default all")
+    s.add_argument("--json", help="report path (default eval/reports/sentences-<split>.json)")
     b = sub.add_parser("bench", help="speed benchmarks")
     b.add_argument("--quick", action="store_true", help="fewer repetitions")
     b.add_argument("--only", action="append", help="run only these parts")
@@ -330,6 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "focus": cmd_focus,
         "emergency": cmd_emergency,
         "comparison": cmd_comparison,
+        "sentences": cmd_sentences,
     }
     return handlers[args.command](args, settings)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.answer.draft import DraftSection, DraftStatement
 from app.answer.question import PATIENT_SECTIONS, QuestionInfo, in_sections, mentions_near
@@ -85,6 +85,28 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 BOILERPLATE_PENALTY = 0.5
+# Without a relevance model a passage's cosine stands in for its P(answers), weighed at this share.
+COSINE_SHARE = 0.2
+# A quotable sentence's score: these weights times what ``ExtractiveComposer._candidates`` measures of it —
+# its share of the question's terms, of the asked intent's cue words (two are enough) and of the focus
+# terms; its passage's P(answers); whether the passage is the label section for what is asked (or, for a
+# patient, the label's words to patients); its share of the question's word pairs said as pairs; the
+# passage's retrieval rank and the sentence's place in it; a study's aim, a label's mandatory sentences, and
+# (for a patient) long words.
+SENTENCE_WEIGHTS: dict[str, float] = {
+    "coverage": 0.35,
+    "cue": 0.15,
+    "focus": 0.25,
+    "passage": RELEVANCE_WEIGHT,
+    "asked_section": 0.25,
+    "patient_section": 0.2,
+    "phrase": PHRASE_WEIGHT,
+    "rank": -0.02,
+    "position": -0.01,
+    "aim": -AIM_PENALTY,
+    "boilerplate": -BOILERPLATE_PENALTY,
+    "long_words": -0.3,
+}
 
 
 def is_aim(sentence: str) -> bool:
@@ -186,6 +208,7 @@ class Candidate:
     text: str
     terms: set[str]
     score: float
+    features: dict[str, float] = field(default_factory=dict)  # what ``score`` weighs (SENTENCE_WEIGHTS)
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -296,6 +319,13 @@ class ExtractiveComposer:
                 return DraftSection(key=key, abstained=True, message=self.messages.get(key))
         return DraftSection(key=key, statements=[DraftStatement(text=c.text, keys=[c.key]) for c in chosen])
 
+    def candidates(
+        self, key: SectionKey, q: QuestionInfo, hits: Sequence[Hit], audience: Audience = "clinician"
+    ) -> list[Candidate]:
+        """The sentences of ``hits`` the section may quote, each with its score and the features it weighs
+        (the pool MMR picks from; used by ``eval.sentence_weights`` to measure the weights)."""
+        return self._candidates(key, q, hits, audience)
+
     def _candidates(
         self,
         key: SectionKey,
@@ -320,17 +350,14 @@ class ExtractiveComposer:
             about_drug = bool(drug_words) and (
                 drug_words <= passage_terms or (SECTION_SOURCE[key] == "fda_label" and hit.drug_match)
             )
-            section_bonus = 0.0
             asked_section = SECTION_SOURCE[key] == "fda_label" and in_sections(p.section, q.intent_sections)
-            if SECTION_SOURCE[key] == "fda_label":
-                if asked_section:
-                    section_bonus += 0.25
-                if audience == "patient" and in_sections(p.section, PATIENT_SECTIONS):
-                    section_bonus += 0.2
-            # The learned relevance of the passage, when selection gave one, else its cosine.
-            passage_weight, passage_score = (
-                (0.3, hit.cosine or 0.0) if hit.relevance is None else (RELEVANCE_WEIGHT, hit.relevance)
+            patient_section = (
+                SECTION_SOURCE[key] == "fda_label"
+                and audience == "patient"
+                and in_sections(p.section, PATIENT_SECTIONS)
             )
+            # The learned relevance of the passage, when selection gave one, else its cosine (weighed less).
+            passage_score = COSINE_SHARE * (hit.cosine or 0.0) if hit.relevance is None else hit.relevance
             sentences = [piece for sentence in p.sentence_texts() for piece in pieces(sentence)]
             for idx, sentence in enumerate(sentences):
                 text = trim(sentence)
@@ -377,25 +404,22 @@ class ExtractiveComposer:
                     and not (confident or own_answer)
                 ):
                     continue
-                coverage = len(terms_all & terms) / len(terms_all) if terms_all else 0.0
-                cue = min(1.0, len(cues & terms) / 2) if cues else 0.0
-                score = (
-                    0.35 * coverage
-                    + 0.15 * cue
-                    + 0.25 * focus_cov
-                    + passage_weight * passage_score
-                    + section_bonus
-                    + PHRASE_WEIGHT * phrase_coverage(q.text, [_SAME_TERM.get(t, t) for t in stems])
-                    - 0.02 * rank
-                    - 0.01 * min(idx, 10)
-                )
-                if is_aim(text):
-                    score -= AIM_PENALTY
-                if _BOILERPLATE.match(text):
-                    score -= BOILERPLATE_PENALTY
-                if audience == "patient":
-                    long_words = sum(1 for w in words if len(w) > 12) / len(words)
-                    score -= 0.3 * long_words
+                long_words = sum(1 for w in words if len(w) > 12) / len(words)
+                features = {
+                    "coverage": len(terms_all & terms) / len(terms_all) if terms_all else 0.0,
+                    "cue": min(1.0, len(cues & terms) / 2) if cues else 0.0,
+                    "focus": focus_cov,
+                    "passage": passage_score,
+                    "asked_section": float(asked_section),
+                    "patient_section": float(patient_section),
+                    "phrase": phrase_coverage(q.text, [_SAME_TERM.get(t, t) for t in stems]),
+                    "rank": float(rank),
+                    "position": float(min(idx, 10)),
+                    "aim": float(is_aim(text)),
+                    "boilerplate": float(bool(_BOILERPLATE.match(text))),
+                    "long_words": long_words if audience == "patient" else 0.0,
+                }
+                score = sum(SENTENCE_WEIGHTS[name] * value for name, value in features.items())
                 seen.add(text)
-                out.append(Candidate(p.id, text, terms, score))
+                out.append(Candidate(p.id, text, terms, score, features))
         return out

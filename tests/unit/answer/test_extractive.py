@@ -3,7 +3,7 @@ question's qualifier must be said of what it asks about, in the passage or in it
 
 from __future__ import annotations
 
-from app.answer.extractive import ExtractiveComposer, is_aim, is_clean, pieces
+from app.answer.extractive import SENTENCE_WEIGHTS, ExtractiveComposer, is_aim, is_clean, pieces
 from app.answer.question import analyse_question
 from app.corpus.chunker import split_sentences
 from app.prompts import load_prompt
@@ -193,3 +193,22 @@ def test_the_sentences_every_label_carries_come_after_what_this_label_says() -> 
     )
     section = _composer().compose_section("fda_label", q, [hit])
     assert [s.text for s in section.statements] == [answer, boilerplate]
+
+
+def test_a_candidates_score_is_its_features_times_the_sentence_weights() -> None:
+    q = analyse_question("What are the common side effects of sertraline?", drugs=["sertraline"])
+    text = (
+        "Because clinical trials are conducted under widely varying conditions, adverse reaction rates "
+        "observed in the clinical trials of a drug cannot be directly compared to rates in the clinical "
+        "trials of another drug and may not reflect the rates observed in practice. "
+        "Patients taking sertraline most often had dry mouth, sweating and sleepiness."
+    )
+    hit = _label_hit("Sertraline — Adverse Reactions", text).model_copy(update={"drug_match": True})
+    candidates = _composer().candidates("fda_label", q, [hit])
+    assert len(candidates) == 2
+    for c in candidates:
+        assert set(c.features) == set(SENTENCE_WEIGHTS)
+        assert c.score == sum(SENTENCE_WEIGHTS[k] * v for k, v in c.features.items())
+        assert c.features["passage"] == 0.85  # the learned P(answers) of its passage
+    assert [c.features["boilerplate"] for c in candidates] == [1.0, 0.0]
+    assert [c.features["position"] for c in candidates] == [0.0, 1.0]
