@@ -74,14 +74,18 @@ _AIM = re.compile(
 )
 AIM_PENALTY = 0.3
 # The sentences every label must carry (21 CFR 201.57: how trial rates compare, how postmarketing reports
-# are collected, whom to report to): true of every drug, they answer a question about one only when nothing
-# else in its section does.
+# are collected, whom to report to, which trials and patients the data come from — their number, exposure and
+# ages): true of every drug, or about the trials rather than the drug, they answer a question about it only
+# when nothing else in its section does.
 _BOILERPLATE = re.compile(
     r"^(?:Because clinical trials are conducted under widely varying conditions|"
     r"Because these reactions are reported voluntarily|"
     r"To report SUSPECTED ADVERSE REACTIONS|"
     r"The following (?:adverse reactions|adverse events)? ?(?:are|is) (?:discussed|described) "
-    r"in (?:more detail )?(?:in other sections|elsewhere))",
+    r"in (?:more detail )?(?:in other sections|elsewhere)|"
+    r"The data (?:described|presented) (?:below|above|in this section)\b|"
+    r"The (?:mean|median) age (?:was|of the (?:patients|subjects|population) was)\b)"
+    r"|(?:represents?|representing) [\d,.]+ (?:patient|subject)-years of (?:drug )?exposure\.?$",
     re.IGNORECASE,
 )
 BOILERPLATE_PENALTY = 0.5
@@ -416,7 +420,7 @@ class ExtractiveComposer:
                     "rank": float(rank),
                     "position": float(min(idx, 10)),
                     "aim": float(is_aim(text)),
-                    "boilerplate": float(bool(_BOILERPLATE.match(text))),
+                    "boilerplate": float(bool(_BOILERPLATE.search(text))),
                     "long_words": long_words if audience == "patient" else 0.0,
                 }
                 score = sum(SENTENCE_WEIGHTS[name] * value for name, value in features.items())

@@ -212,3 +212,20 @@ def test_a_candidates_score_is_its_features_times_the_sentence_weights() -> None
         assert c.features["passage"] == 0.85  # the learned P(answers) of its passage
     assert [c.features["boilerplate"] for c in candidates] == [1.0, 0.0]
     assert [c.features["position"] for c in candidates] == [0.0, 1.0]
+
+
+def test_which_trials_and_patients_the_data_come_from_comes_after_what_the_drug_did_to_them() -> None:
+    q = analyse_question("What are the common side effects of sertraline?", drugs=["sertraline"])
+    about_trials = [
+        "The data described below are from placebo-controlled trials of sertraline in 3066 adults.",
+        "These 3066 patients exposed to sertraline hydrochloride for 8 to 12 weeks represent 568 "
+        "patient-years of exposure.",
+        "The mean age was 40 years; 57% were females and 43% were males.",
+    ]
+    answer = "Patients taking sertraline most often had dry mouth, sweating and sleepiness."
+    hit = _label_hit("Sertraline — Adverse Reactions", " ".join([*about_trials, answer])).model_copy(
+        update={"drug_match": True}
+    )
+    section = _composer().compose_section("fda_label", q, [hit])
+    assert section.statements[0].text == answer
+    assert {s.text for s in section.statements[1:]} <= set(about_trials)
