@@ -330,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     c.add_argument("--out", help="report path (default eval/reports/comparison.json)")
     s = sub.add_parser(
         "sentences",
-        help="the composer's sentence weights against a logistic fit of the same features (grouped CV)",
+        help="the composer's sentence weights against learned ones over the same features, and trivial order",
     )
     s.add_argument("--split", default="train", choices=["train", "validation"], help="default train")
     s.add_argument("--limit", type=int, help="questions per set (seeded sample); default all")

@@ -57,6 +57,7 @@ from app.answer.engine import AnswerEngine, QuestionError
 from app.corpus.chunker import record_id_of
 from app.index.cache import file_sha256
 from app.index.lexical import analyze
+from app.index.passages import PassageStore
 from app.retrieval import Retrieval, Retriever
 from app.schema import (
     SECTION_KEYS,
@@ -449,6 +450,15 @@ class RelevanceRun:
     seed: int
 
 
+def in_index(store: PassageStore) -> Callable[[str], bool]:
+    """Is a record (its first chunk, or any passage of it) in the index's passage store?"""
+
+    def known(record_id: str) -> bool:
+        return store.get(f"{record_id}#0") is not None or bool(store.by_record(record_id))
+
+    return known
+
+
 def ceiling(retrieval: Retrieval, item: Item, k: int = CEILING_K) -> tuple[float, bool]:
     hits = retrieval.sections.get(SECTION_SOURCE[item.section], [])
     ranked = list(dict.fromkeys(record_id_of(h.passage.id) for h in hits))[:k]
@@ -471,11 +481,7 @@ def run(
     """Ask every system each question of ``sets`` (and of the unanswerable set), from one retrieval each.
     ``score_of`` gives each section the score of the abstention curve (default: ``section_score``)."""
     score_of = score_of or section_score
-    store = retriever.index.passages
-
-    def known(record_id: str) -> bool:
-        return store.get(f"{record_id}#0") is not None or bool(store.by_record(record_id))
-
+    known = in_index(retriever.index.passages)
     outcomes: dict[str, list[SectionOutcome]] = {s: [] for s in systems}
     ceilings: dict[str, dict[str, float | None]] = {}
     questions: dict[str, int] = {}

@@ -31,7 +31,7 @@ from app.answer.extractive import SENTENCE_WEIGHTS, ExtractiveComposer
 from app.answer.focus import find_focus
 from app.answer.question import analyse_question
 from app.corpus.chunker import record_id_of
-from eval.relevance import load_items, terms
+from eval.relevance import in_index, load_items, terms
 
 SETS = ("medicationqa", "bioasq")
 TOP = 3
@@ -58,11 +58,7 @@ def collect(
 ) -> list[Row]:
     """The candidate sentences of every question of ``SETS`` in ``split``, from the engine's evidence."""
     composer = ExtractiveComposer(engine.settings.answer, {})
-    store = engine.index.passages
-
-    def known(record_id: str) -> bool:
-        return store.get(f"{record_id}#0") is not None or bool(store.by_record(record_id))
-
+    known = in_index(engine.index.passages)
     rows: list[Row] = []
     for name in SETS:
         items, _missing = load_items(name, split=split, limit=limit, known=known)
@@ -130,26 +126,10 @@ def content_share(row: Row) -> float:
     return len(row.terms & row.human) / len(row.human) if row.human else 0.0
 
 
-def out_of_fold(rows: Sequence[Row], c: float, folds: int = 5, target: str = "gold") -> list[float]:
-    """Each row's score from a model fitted on the other folds (grouped by question): a logistic regression
-    of "cites gold" (``target`` "gold") or a ridge regression (alpha 1/``c``) of ``content_share``."""
-    from sklearn.linear_model import LogisticRegression, Ridge
-    from sklearn.model_selection import GroupKFold
-
-    x, y, groups = matrix(rows)
-    share = np.asarray([content_share(r) for r in rows])
-    scores = np.zeros(len(rows))
-    for train, test in GroupKFold(min(folds, len(set(groups)))).split(x, y, groups):
-        if target == "content":
-            scores[test] = Ridge(alpha=1.0 / c).fit(x[train], share[train]).predict(x[test])
-        elif len(set(y[train])) == 2:  # one class only: no ranking to learn, keep the passage order
-            model = LogisticRegression(C=c, max_iter=2000).fit(x[train], y[train])
-            scores[test] = model.decision_function(x[test])
-    return [float(s) for s in scores]
-
-
 def fitted(fit_rows: Sequence[Row], rows: Sequence[Row], c: float, target: str = "gold") -> list[float]:
-    """The scores of ``rows`` by a model fitted on ``fit_rows`` (another split's questions)."""
+    """The scores of ``rows`` by a model fitted on ``fit_rows`` (other questions): a logistic regression of
+    "cites gold" (``target`` "gold") or a ridge regression (alpha 1/``c``) of ``content_share``. With one
+    class only there is no ranking to learn: every score is 0 (the composer's order)."""
     from sklearn.linear_model import LogisticRegression, Ridge
 
     x_fit, y_fit, _ = matrix(fit_rows)
@@ -157,8 +137,23 @@ def fitted(fit_rows: Sequence[Row], rows: Sequence[Row], c: float, target: str =
     if target == "content":
         share = np.asarray([content_share(r) for r in fit_rows])
         return [float(v) for v in Ridge(alpha=1.0 / c).fit(x_fit, share).predict(x)]
+    if len(set(y_fit)) < 2:
+        return [0.0] * len(rows)
     model = LogisticRegression(C=c, max_iter=2000).fit(x_fit, y_fit)
     return [float(v) for v in model.decision_function(x)]
+
+
+def out_of_fold(rows: Sequence[Row], c: float, folds: int = 5, target: str = "gold") -> list[float]:
+    """Each row's ``fitted`` score from a model fitted on the other folds (grouped by question)."""
+    from sklearn.model_selection import GroupKFold
+
+    x, y, groups = matrix(rows)
+    scores = [0.0] * len(rows)
+    for train, test in GroupKFold(min(folds, len(set(groups)))).split(x, y, groups):
+        got = fitted([rows[i] for i in train], [rows[i] for i in test], c, target)
+        for i, score in zip(test, got, strict=True):
+            scores[i] = score
+    return scores
 
 
 def learned_weights(rows: Sequence[Row], c: float) -> dict[str, float]:

@@ -91,7 +91,7 @@ _BOILERPLATE = re.compile(
 BOILERPLATE_PENALTY = 0.5
 # Without a relevance model a passage's cosine stands in for its P(answers), weighed at this share.
 COSINE_SHARE = 0.2
-# A quotable sentence's score: these weights times what ``ExtractiveComposer._candidates`` measures of it —
+# A quotable sentence's score: these weights times what ``ExtractiveComposer.candidates`` measures of it —
 # its share of the question's terms, of the asked intent's cue words (two are enough) and of the focus
 # terms; its passage's P(answers); whether the passage is the label section for what is asked (or, for a
 # patient, the label's words to patients); its share of the question's word pairs said as pairs; the
@@ -294,10 +294,10 @@ class ExtractiveComposer:
                     source=SECTION_NOUNS[key], qualifier=qualifier
                 )
             else:
-                chosen = mmr(self._candidates(key, q, hits, audience), 2, self.settings.mmr_lambda)
+                chosen = mmr(self.candidates(key, q, hits, audience), 2, self.settings.mmr_lambda)
                 context = [DraftStatement(text=c.text, keys=[c.key], context=True) for c in chosen]
             return DraftSection(key=key, statements=context, abstained=True, message=message)
-        candidates = self._candidates(key, q, qualified, audience)
+        candidates = self.candidates(key, q, qualified, audience)
         chosen = mmr(candidates, self.settings.statements_per_section, self.settings.mmr_lambda)
         if not chosen:
             whole = _short_answer(qualified[0])
@@ -317,28 +317,23 @@ class ExtractiveComposer:
                 # The learned selection's calibrated decision is that the best passage answers, though no
                 # sentence repeats the question's words ("allergic to sufa" for the sulfonylurea label):
                 # its best sentences are quoted rather than the section abstaining against that decision.
-                loose = self._candidates(key, q, qualified[:1], audience, need_focus=False)
+                loose = self.candidates(key, q, qualified[:1], audience, need_focus=False)
                 chosen = mmr(loose, self.settings.statements_per_section, self.settings.mmr_lambda)
             if not chosen:
                 return DraftSection(key=key, abstained=True, message=self.messages.get(key))
         return DraftSection(key=key, statements=[DraftStatement(text=c.text, keys=[c.key]) for c in chosen])
 
     def candidates(
-        self, key: SectionKey, q: QuestionInfo, hits: Sequence[Hit], audience: Audience = "clinician"
-    ) -> list[Candidate]:
-        """The sentences of ``hits`` the section may quote, each with its score and the features it weighs
-        (the pool MMR picks from; used by ``eval.sentence_weights`` to measure the weights)."""
-        return self._candidates(key, q, hits, audience)
-
-    def _candidates(
         self,
         key: SectionKey,
         q: QuestionInfo,
         hits: Sequence[Hit],
-        audience: Audience,
+        audience: Audience = "clinician",
         *,
         need_focus: bool = True,
     ) -> list[Candidate]:
+        """The sentences of ``hits`` the section may quote, each with its score and the features it weighs
+        (the pool MMR picks from; ``eval.sentence_weights`` measures the weights on it)."""
         focus = set(q.focus)
         qualifier_stems = {t for run in q.qualifiers for t in run}
         terms_all = set(q.terms) - qualifier_stems
@@ -408,7 +403,6 @@ class ExtractiveComposer:
                     and not (confident or own_answer)
                 ):
                     continue
-                long_words = sum(1 for w in words if len(w) > 12) / len(words)
                 features = {
                     "coverage": len(terms_all & terms) / len(terms_all) if terms_all else 0.0,
                     "cue": min(1.0, len(cues & terms) / 2) if cues else 0.0,
@@ -421,7 +415,9 @@ class ExtractiveComposer:
                     "position": float(min(idx, 10)),
                     "aim": float(is_aim(text)),
                     "boilerplate": float(bool(_BOILERPLATE.search(text))),
-                    "long_words": long_words if audience == "patient" else 0.0,
+                    "long_words": (
+                        sum(1 for w in words if len(w) > 12) / len(words) if audience == "patient" else 0.0
+                    ),
                 }
                 score = sum(SENTENCE_WEIGHTS[name] * value for name, value in features.items())
                 seen.add(text)

@@ -76,6 +76,26 @@ def _label_hit(title: str, text: str) -> Hit:
     return Hit(passage=passage, score=1.0, cosine=0.6, relevance=0.85)
 
 
+_SIDE_EFFECTS = "What are the common side effects of sertraline?"
+_TRIAL_CONDITIONS = (
+    "Because clinical trials are conducted under widely varying conditions, adverse reaction rates "
+    "observed in the clinical trials of a drug cannot be directly compared to rates in the clinical "
+    "trials of another drug and may not reflect the rates observed in practice."
+)
+_SERTRALINE_ANSWER = "Patients taking sertraline most often had dry mouth, sweating and sleepiness."
+
+
+def _sertraline_label(text: str) -> Hit:
+    """A chunk of sertraline's own label (retrieved under the drug's filter), Adverse Reactions section."""
+    return _label_hit("Sertraline — Adverse Reactions", text).model_copy(update={"drug_match": True})
+
+
+def _side_effects(hit: Hit) -> list[str]:
+    """What the label section quotes of ``hit`` for the sertraline side-effects question."""
+    q = analyse_question(_SIDE_EFFECTS, drugs=["sertraline"])
+    return [s.text for s in _composer().compose_section("fda_label", q, [hit]).statements]
+
+
 def test_a_qualifier_in_the_products_name_is_said_of_every_section_of_its_label() -> None:
     q = analyse_question("can mucinex fast-max products be used with other medications?")
     assert q.qualifier_text == ["fast-max"]
@@ -152,7 +172,6 @@ def test_the_sentence_phrased_as_the_question_comes_before_one_that_matches_only
 
 
 def test_a_list_announcement_a_sentence_cut_in_two_and_a_chunks_cut_end_are_not_quoted_as_they_are() -> None:
-    q = analyse_question("What are the common side effects of sertraline?", drugs=["sertraline"])
     text = (
         "These 3066 patients exposed to sertraline hydrochloride\nfor 8 to 12 weeks represent 568 "
         "patient-years of exposure. The following are the most common adverse reactions of sertraline "
@@ -163,9 +182,10 @@ def test_a_list_announcement_a_sentence_cut_in_two_and_a_chunks_cut_end_are_not_
     spans = [Span(start=s.start, end=s.end) for s in split_sentences(text)]
     cut = text.index("\n")  # as the splitter cut the real label: "… hydrochloride" | "for 8 to12 weeks …"
     spans = [Span(start=spans[0].start, end=cut), Span(start=cut + 1, end=spans[0].end), *spans[1:]]
-    hit = _label_hit("Sertraline — Adverse Reactions", text).model_copy(update={"drug_match": True})
-    hit = hit.model_copy(update={"passage": hit.passage.model_copy(update={"sentences": spans})})
-    statements = [s.text for s in _composer().compose_section("fda_label", q, [hit]).statements]
+    hit = _sertraline_label(text)
+    statements = _side_effects(
+        hit.model_copy(update={"passage": hit.passage.model_copy(update={"sentences": spans})})
+    )
     # The announcement says nothing without its list; the sentence the splitter cut is quoted whole; the
     # chunk's last words, cut mid-sentence, are not quoted.
     assert not any(s.startswith("The following") for s in statements)
@@ -181,29 +201,13 @@ def test_a_list_announcement_a_sentence_cut_in_two_and_a_chunks_cut_end_are_not_
 
 
 def test_the_sentences_every_label_carries_come_after_what_this_label_says() -> None:
-    q = analyse_question("What are the common side effects of sertraline?", drugs=["sertraline"])
-    boilerplate = (
-        "Because clinical trials are conducted under widely varying conditions, adverse reaction rates "
-        "observed in the clinical trials of a drug cannot be directly compared to rates in the clinical "
-        "trials of another drug and may not reflect the rates observed in practice."
-    )
-    answer = "Patients taking sertraline most often had dry mouth, sweating and sleepiness."
-    hit = _label_hit("Sertraline — Adverse Reactions", f"{boilerplate} {answer}").model_copy(
-        update={"drug_match": True}
-    )
-    section = _composer().compose_section("fda_label", q, [hit])
-    assert [s.text for s in section.statements] == [answer, boilerplate]
+    statements = _side_effects(_sertraline_label(f"{_TRIAL_CONDITIONS} {_SERTRALINE_ANSWER}"))
+    assert statements == [_SERTRALINE_ANSWER, _TRIAL_CONDITIONS]
 
 
 def test_a_candidates_score_is_its_features_times_the_sentence_weights() -> None:
-    q = analyse_question("What are the common side effects of sertraline?", drugs=["sertraline"])
-    text = (
-        "Because clinical trials are conducted under widely varying conditions, adverse reaction rates "
-        "observed in the clinical trials of a drug cannot be directly compared to rates in the clinical "
-        "trials of another drug and may not reflect the rates observed in practice. "
-        "Patients taking sertraline most often had dry mouth, sweating and sleepiness."
-    )
-    hit = _label_hit("Sertraline — Adverse Reactions", text).model_copy(update={"drug_match": True})
+    q = analyse_question(_SIDE_EFFECTS, drugs=["sertraline"])
+    hit = _sertraline_label(f"{_TRIAL_CONDITIONS} {_SERTRALINE_ANSWER}")
     candidates = _composer().candidates("fda_label", q, [hit])
     assert len(candidates) == 2
     for c in candidates:
@@ -215,17 +219,12 @@ def test_a_candidates_score_is_its_features_times_the_sentence_weights() -> None
 
 
 def test_which_trials_and_patients_the_data_come_from_comes_after_what_the_drug_did_to_them() -> None:
-    q = analyse_question("What are the common side effects of sertraline?", drugs=["sertraline"])
     about_trials = [
         "The data described below are from placebo-controlled trials of sertraline in 3066 adults.",
         "These 3066 patients exposed to sertraline hydrochloride for 8 to 12 weeks represent 568 "
         "patient-years of exposure.",
         "The mean age was 40 years; 57% were females and 43% were males.",
     ]
-    answer = "Patients taking sertraline most often had dry mouth, sweating and sleepiness."
-    hit = _label_hit("Sertraline — Adverse Reactions", " ".join([*about_trials, answer])).model_copy(
-        update={"drug_match": True}
-    )
-    section = _composer().compose_section("fda_label", q, [hit])
-    assert section.statements[0].text == answer
-    assert {s.text for s in section.statements[1:]} <= set(about_trials)
+    statements = _side_effects(_sertraline_label(" ".join([*about_trials, _SERTRALINE_ANSWER])))
+    assert statements[0] == _SERTRALINE_ANSWER
+    assert set(statements[1:]) <= set(about_trials)
