@@ -159,6 +159,11 @@ class Hit(BaseModel):
 # -- answers -----------------------------------------------------------------------------------------------
 
 
+def _one_line(text: str) -> str:
+    """Text as one Markdown line: its line breaks and runs of spaces read as single spaces."""
+    return " ".join(text.split())
+
+
 class Quote(BaseModel):
     """The span of a passage that supports the statements citing it."""
 
@@ -222,7 +227,7 @@ class Section(BaseModel):
             for st in self.statements:
                 marks = "".join(f"[{n}]" for n in st.citations)
                 flag = " *(not supported by its sources)*" if not st.supported else ""
-                out.append(f"- {st.text} {marks}{flag}".rstrip())
+                out.append(f"- {_one_line(st.text)} {marks}{flag}".rstrip())
             out.append("")
         return "\n".join(out)
 
@@ -291,7 +296,9 @@ class Answer(BaseModel):
                 link = ref.url or (f"https://pubmed.ncbi.nlm.nih.gov/{ref.pmid}/" if ref.pmid else "")
                 kind = f" [{ref.study_type}]" if ref.study_type else ""
                 out.append(f"{ref.number}. {ref.label}{kind}" + (f" <{link}>" if link else ""))
-                out.append(f'   > "{ref.quote.text}"')
+                # A quote of a table or list keeps its line breaks in the JSON (verbatim offsets); shown as
+                # one line here, or its blank line would end the blockquote and break the numbered list.
+                out.append(f'   > "{_one_line(ref.quote.text)}"')
             out.append("")
         if self.follow_ups:
             out.append("**You could also ask:** " + " · ".join(self.follow_ups) + "\n")
