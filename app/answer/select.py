@@ -7,9 +7,10 @@ section answers only when its best hit reaches the section's calibrated threshol
 on unanswerable sections — see the model card); it keeps the hits within ``answer.keep_ratio`` of the best,
 most probable first, and in the label section the rest of a chosen label section when retrieved (chunks
 are cuts of one section; ``SIBLING_SHARE``). A guideline or research passage that never speaks of what a
-drug question asks for (side effects, dose, interactions, pregnancy) cannot answer it
-(``INTENT_EVIDENCE``), nor can a label whose passages are about another dosage form than the one asked
-(``form_fits``: the oral solution's dosing for "prednisolone eye drops"). A qualifier ("low-dose") is judged
+drug question asks for (side effects, dose, interactions, pregnancy, what the product looks like, what is in
+it, how it is stored) cannot answer it (``INTENT_EVIDENCE``), nor can a label whose passages are about
+another dosage form than the one asked (``form_fits``: the oral solution's dosing for "prednisolone eye
+drops"). A qualifier ("low-dose") is judged
 later, by the composer, so a section can still show what its sources do cover as context. ``"floor"`` is the
 earlier rule: hits whose cosine reaches ``answer.floor_<section>``, in fused order.
 """
@@ -58,6 +59,14 @@ INTENT_EVIDENCE: dict[str, frozenset[str]] = {
         "dose": "dose doses dosage dosing dosed mg titration",
         "interaction": "interaction interactions interact concomitant coadministration coadministered",
         "pregnancy": "pregnancy pregnant fetal fetus lactation breastfeeding milk",
+        # What a product looks like, what is in it and how it is kept are said by its label; an abstract or
+        # guideline that names the drug answers them only if it speaks of them ("what does memantine look
+        # like" is not answered by "A single dosage of memantine had no significant effect on …").
+        "appearance": "color colour colored coloured white yellow pink orange green blue red brown purple "
+        "round oval oblong shape shaped imprint imprinted debossed engraved scored",
+        "ingredients": "ingredient ingredients inactive excipient excipients gluten lactose gelatin shellac "
+        "dye dyes",
+        "storage": "store stored storage refrigerate refrigerated refrigeration temperature stability shelf",
     }.items()
 }
 

@@ -85,6 +85,34 @@ def test_a_question_without_such_an_intent_keeps_the_models_score() -> None:
     assert scored[0] > 0.0
 
 
+MEMANTINE_TRIAL = _hit(
+    "pmid:4#0",
+    "A single dosage of memantine had no significant effect on this training-induced plasticity, whereas "
+    "memantine administered daily for a week enhanced it.",
+    0,
+)
+MEMANTINE_TABLETS = _hit(
+    "pmid:5#0",
+    "Memantine tablets were white, oval and film-coated in both arms, identical to the placebo tablets.",
+    1,
+)
+
+
+def test_what_a_product_looks_like_is_not_answered_by_an_abstract_that_only_names_the_drug() -> None:
+    selector = Selector(AnswerSettings(), RelevanceModel.load())
+    q = analyse_question("what does memantine look like", drugs=["memantine"])
+    assert q.intents == ["appearance"]
+    scored = dict(
+        (h.passage.id, p) for p, h in selector.scored("research", q, [MEMANTINE_TRIAL, MEMANTINE_TABLETS], {})
+    )
+    assert scored["pmid:4#0"] == 0.0
+    assert scored["pmid:5#0"] > 0.0  # a sentence that says the drug's colour and shape may answer
+    assert selector.select("research", q, [MEMANTINE_TRIAL], {}) == []
+    for question in ("what are the ingredients in memantine", "how is memantine stored"):
+        q = analyse_question(question, drugs=["memantine"])
+        assert [p for p, _h in selector.scored("research", q, [MEMANTINE_TRIAL], {})] == [0.0], question
+
+
 def _label(pid: str, text: str, rank: int) -> Hit:
     spans = [Span(start=s.start, end=s.end) for s in split_sentences(text)]
     passage = Passage(
