@@ -248,7 +248,7 @@ _INTENT_WORDS = (
     "ingredients inactive available come comes stop stopping taper lower "
     "compare compared comparison versus vs respect fast quickly soon onset cure cures "
     "mg mgs mcg milligram milligrams temp temperature quit quitting whats class "
-    "am one happen happens happened"
+    "am one happen happens happened cause causes caused causing"
 )
 INTENT_STEMS = frozenset(analyze(_INTENT_WORDS))
 

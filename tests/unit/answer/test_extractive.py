@@ -228,3 +228,19 @@ def test_which_trials_and_patients_the_data_come_from_comes_after_what_the_drug_
     statements = _side_effects(_sertraline_label(" ".join([*about_trials, _SERTRALINE_ANSWER])))
     assert statements[0] == _SERTRALINE_ANSWER
     assert set(statements[1:]) <= set(about_trials)
+
+
+def test_whether_a_drug_causes_something_is_answered_by_the_sentence_about_that_thing() -> None:
+    # "cause" says what is asked, not what about: as a focus word it made "Hyperkalemia was a cause of
+    # discontinuation …" lead the answer to "Does lisinopril cause cough?".
+    q = analyse_question("Does lisinopril cause cough?", drugs=["lisinopril"])
+    assert q.focus == ["lisinopril", "cough"]
+    text = (
+        "Hyperkalemia was a cause of discontinuation of therapy in approximately 0.1% of hypertensive "
+        "patients. Cough Presumably due to the inhibition of the degradation of endogenous bradykinin, "
+        "persistent nonproductive cough has been reported with all ACE inhibitors, almost always resolving "
+        "after discontinuation of therapy."
+    )
+    hit = _label_hit("Lisinopril — Precautions", text).model_copy(update={"drug_match": True})
+    section = _composer().compose_section("fda_label", q, [hit])
+    assert section.statements[0].text.startswith("Cough Presumably due to the inhibition")
