@@ -24,6 +24,10 @@ validation split by default, the train split is for tuning):
   as unanswerable: a MedicationQA question's guideline or research section, or a BioASQ/PubMedQA
   question's label section, may well be answerable from the corpus (a research question about a drug has
   a label), so none is unanswerable by construction;
+- **abstention outside the label on product questions**: the MedicationQA questions of the set that ask
+  only what a product looks like, contains or how it is stored (``asks_of_product``) — their guideline and
+  research sections should not answer (an abstract that names the drug is about something else); the share
+  of those sections that abstain, reported apart from the unanswerable set;
 - **decision balanced accuracy**: (answer rate on the set + abstention rate on the unanswerable
   sections) / 2 — how well the section decides to answer or abstain; "always abstain" and "always
   answer" both score 0.5;
@@ -49,11 +53,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.answer.engine import AnswerEngine, QuestionError
+from app.answer.question import analyse_question, asks_of_product
 from app.corpus.chunker import record_id_of
 from app.index.cache import file_sha256
 from app.index.lexical import analyze
@@ -448,6 +453,9 @@ class RelevanceRun:
     split: str
     limit: int | None
     seed: int
+    # system → one flag per guideline/research section of the product questions: did it abstain?
+    product: dict[str, list[bool]] = field(default_factory=dict)
+    product_questions: int = 0
 
 
 def in_index(store: PassageStore) -> Callable[[str], bool]:
@@ -483,6 +491,8 @@ def run(
     score_of = score_of or section_score
     known = in_index(retriever.index.passages)
     outcomes: dict[str, list[SectionOutcome]] = {s: [] for s in systems}
+    product: dict[str, list[bool]] = {s: [] for s in systems}
+    product_questions = 0
     ceilings: dict[str, dict[str, float | None]] = {}
     questions: dict[str, int] = {}
     missing: dict[str, int] = {}
@@ -496,8 +506,14 @@ def run(
             recall += r
             hit += h
             score = score_of(retrieval, item.section)
+            of_product = item.section == "fda_label" and asks_of_product(analyse_question(item.question))
+            product_questions += of_product
             for sys_name, system in systems.items():
                 answer = system(item.question, retrieval)
+                if of_product:
+                    product[sys_name] += [
+                        not section_statements(answer, k).answered for k in SECTION_KEYS if k != "fda_label"
+                    ]
                 outcomes[sys_name].append(
                     outcome(
                         answer,
@@ -535,7 +551,9 @@ def run(
                             score=score_of(retrieval, key),
                         )
                     )
-    return RelevanceRun(outcomes, ceilings, questions, missing, split, limit, seed)
+    return RelevanceRun(
+        outcomes, ceilings, questions, missing, split, limit, seed, product, product_questions
+    )
 
 
 def default_systems(engine: AnswerEngine) -> dict[str, System]:
@@ -588,6 +606,15 @@ def summarize(result: RelevanceRun, *, min_abstention: float = MIN_ABSTENTION) -
     }
     if abstention:
         report["abstention"] = {"questions": result.questions.get("abstention", 0), "systems": abstention}
+    if result.product_questions:
+        report["product_questions"] = {
+            "questions": result.product_questions,
+            "systems": {
+                s: {"sections": len(flags), "abstention_rate": _ratio(sum(flags), len(flags))}
+                for s, flags in result.product.items()
+                if flags
+            },
+        }
     first = next(iter(result.outcomes.values()), [])
     pairs = [(o.score, o.answerable) for o in first]
     if any(a for _, a in pairs) and any(not a for _, a in pairs):
@@ -731,6 +758,14 @@ def markdown_table(report: Mapping[str, Any]) -> str:
             f"| abstention.jsonl | {ab['questions']} ({n} sections) | abstention rate | "
             + " | ".join(_f(v) for v in vals)
             + " | |"
+        )
+    pq = report.get("product_questions")
+    if pq:
+        vals = [pq["systems"].get(s, {}).get("abstention_rate") for s in SYSTEMS]
+        n = pq["systems"][next(iter(pq["systems"]))]["sections"]
+        lines.append(
+            f"| product questions (looks, contents, storage) | {pq['questions']} ({n} sections) | "
+            "abstention outside the label | " + " | ".join(_f(v) for v in vals) + " | |"
         )
     lines += [
         "",

@@ -174,6 +174,16 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "geriatric": ((r"\belderly\b", r"\bolder (adults|patients)\b", r"\bgeriatric"), ("geriatric use",)),
 }
 
+# What a question may ask of the product itself (what it looks like, what is in it, how it is kept): its
+# label says it; an abstract or guideline rarely does.
+PRODUCT_INTENTS = frozenset({"appearance", "ingredients", "storage"})
+
+
+def asks_of_product(q: QuestionInfo) -> bool:
+    """Does the question ask only what the product looks like, contains or how it is stored?"""
+    return bool(q.intents) and set(q.intents) <= PRODUCT_INTENTS
+
+
 PATIENT_SECTIONS = ("information for patients", "medication guide", "patient package insert",
                     "patient counseling information", "patient medication information")  # fmt: skip
 

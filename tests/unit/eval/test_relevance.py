@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app.answer.question import analyse_question, asks_of_product
 from app.retrieval import Retrieval
 from app.schema import (
     SECTION_KEYS,
@@ -36,6 +37,7 @@ from eval.relevance import (
     content_recall,
     curve_table,
     lookup,
+    markdown_table,
     outcome,
     pick_operating_point,
     plot_curve,
@@ -313,3 +315,24 @@ def test_lookup_reads_sets_means_abstention_and_ceilings() -> None:
     assert lookup(report, "abstention.abstention_rate", "always_abstain") == 1.0
     assert lookup(report, "bioasq.ceiling.hit@10") == 1.0
     assert lookup(report, "pubmedqa.answer_rate", "curbside") is None  # not run
+
+
+def test_product_questions_outside_the_label_are_reported_apart_from_the_unanswerable_set() -> None:
+    assert asks_of_product(analyse_question("what does memantine look like"))
+    assert asks_of_product(analyse_question("how is bcg vaccine stored"))
+    assert not asks_of_product(analyse_question("what is the dose of memantine"))
+    run = baseline_run("top1_first_sentence")
+    # two product questions: three of their four guideline/research sections answered
+    run.product = {"top1_first_sentence": [False, False, True, False]}
+    run.product_questions = 2
+    report = summarize(run)
+    assert report["product_questions"] == {
+        "questions": 2,
+        "systems": {"top1_first_sentence": {"sections": 4, "abstention_rate": 0.25}},
+    }
+    assert report["abstention"] == summarize(baseline_run("top1_first_sentence"))["abstention"]
+    assert (
+        "| product questions (looks, contents, storage) | 2 (4 sections) | abstention outside the label"
+        " | – | – | 0.250 | |" in markdown_table(report)
+    )
+    assert "product_questions" not in summarize(baseline_run("top1_first_sentence"))
