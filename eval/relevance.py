@@ -448,14 +448,13 @@ class RelevanceRun:
 
     outcomes: dict[str, list[SectionOutcome]]  # system → sections
     ceilings: dict[str, dict[str, float | None]]  # set → recall@10, hit@10
-    questions: dict[str, int]  # set → questions scored
+    questions: dict[str, int]  # set → questions scored ("abstention", "product_questions" too)
     gold_missing: dict[str, int]
     split: str
     limit: int | None
     seed: int
     # system → one flag per guideline/research section of the product questions: did it abstain?
     product: dict[str, list[bool]] = field(default_factory=dict)
-    product_questions: int = 0
 
 
 def in_index(store: PassageStore) -> Callable[[str], bool]:
@@ -492,7 +491,6 @@ def run(
     known = in_index(retriever.index.passages)
     outcomes: dict[str, list[SectionOutcome]] = {s: [] for s in systems}
     product: dict[str, list[bool]] = {s: [] for s in systems}
-    product_questions = 0
     ceilings: dict[str, dict[str, float | None]] = {}
     questions: dict[str, int] = {}
     missing: dict[str, int] = {}
@@ -507,7 +505,7 @@ def run(
             hit += h
             score = score_of(retrieval, item.section)
             of_product = item.section == "fda_label" and asks_of_product(analyse_question(item.question))
-            product_questions += of_product
+            questions["product_questions"] = questions.get("product_questions", 0) + of_product
             for sys_name, system in systems.items():
                 answer = system(item.question, retrieval)
                 if of_product:
@@ -551,9 +549,7 @@ def run(
                             score=score_of(retrieval, key),
                         )
                     )
-    return RelevanceRun(
-        outcomes, ceilings, questions, missing, split, limit, seed, product, product_questions
-    )
+    return RelevanceRun(outcomes, ceilings, questions, missing, split, limit, seed, product)
 
 
 def default_systems(engine: AnswerEngine) -> dict[str, System]:
@@ -606,9 +602,9 @@ def summarize(result: RelevanceRun, *, min_abstention: float = MIN_ABSTENTION) -
     }
     if abstention:
         report["abstention"] = {"questions": result.questions.get("abstention", 0), "systems": abstention}
-    if result.product_questions:
+    if result.questions.get("product_questions"):
         report["product_questions"] = {
-            "questions": result.product_questions,
+            "questions": result.questions["product_questions"],
             "systems": {
                 s: {"sections": len(flags), "abstention_rate": _ratio(sum(flags), len(flags))}
                 for s, flags in result.product.items()
@@ -750,23 +746,19 @@ def markdown_table(report: Mapping[str, Any]) -> str:
             + " | ".join(_f(v) for v in vals)
             + f" | {_f(ceil_v)} |"
         )
-    ab = report.get("abstention")
-    if ab:
-        vals = [ab["systems"].get(s, {}).get("abstention_rate") for s in SYSTEMS]
-        n = ab["systems"][next(iter(ab["systems"]))]["sections"]
-        lines.append(
-            f"| abstention.jsonl | {ab['questions']} ({n} sections) | abstention rate | "
-            + " | ".join(_f(v) for v in vals)
-            + " | |"
-        )
-    pq = report.get("product_questions")
-    if pq:
-        vals = [pq["systems"].get(s, {}).get("abstention_rate") for s in SYSTEMS]
-        n = pq["systems"][next(iter(pq["systems"]))]["sections"]
-        lines.append(
-            f"| product questions (looks, contents, storage) | {pq['questions']} ({n} sections) | "
-            "abstention outside the label | " + " | ".join(_f(v) for v in vals) + " | |"
-        )
+    for key, title, metric in (
+        ("abstention", "abstention.jsonl", "abstention rate"),
+        ("product_questions", "product questions (looks, contents, storage)", "abstention outside the label"),
+    ):
+        entry = report.get(key)
+        if entry:
+            vals = [entry["systems"].get(s, {}).get("abstention_rate") for s in SYSTEMS]
+            n = entry["systems"][next(iter(entry["systems"]))]["sections"]
+            lines.append(
+                f"| {title} | {entry['questions']} ({n} sections) | {metric} | "
+                + " | ".join(_f(v) for v in vals)
+                + " | |"
+            )
     lines += [
         "",
         f"Ceiling: the retriever's hit@{CEILING_K} (a gold record among the top {CEILING_K} records of the "

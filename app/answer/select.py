@@ -10,9 +10,9 @@ are cuts of one section; ``SIBLING_SHARE``). A guideline or research passage tha
 drug question asks for (side effects, dose, interactions, pregnancy, what the product looks like, what is in
 it, how it is stored) cannot answer it (``INTENT_EVIDENCE``), nor can a label whose passages are about
 another dosage form than the one asked (``form_fits``: the oral solution's dosing for "prednisolone eye
-drops"). A qualifier ("low-dose") is judged
-later, by the composer, so a section can still show what its sources do cover as context. ``"floor"`` is the
-earlier rule: hits whose cosine reaches ``answer.floor_<section>``, in fused order.
+drops"). A qualifier ("low-dose") is judged later, by the composer, so a section can still show what its
+sources do cover as context. ``"floor"`` is the earlier rule: hits whose cosine reaches
+``answer.floor_<section>``, in fused order.
 """
 
 from __future__ import annotations

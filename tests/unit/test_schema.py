@@ -1,6 +1,7 @@
 """Answer.to_markdown: what the CLI prints and the API's Markdown view."""
 
-from app.schema import SECTION_KEYS, SECTION_TITLES, Answer, Backend, Quote, Reference, Section, Statement
+from app.schema import Answer, Quote, Reference
+from tests.answers import answer_quoting
 
 
 def _answer(quote: str) -> Answer:
@@ -12,21 +13,7 @@ def _answer(quote: str) -> Answer:
         label="APA guideline",
         quote=Quote(text=quote, start=0, end=len(quote)),
     )
-    return Answer(
-        question="q",
-        standalone_question="q",
-        sections=[
-            Section(
-                key=k,
-                title=SECTION_TITLES[k],
-                statements=[Statement(text=quote, citations=[1])] if k == "guidelines" else [],
-            )
-            for k in SECTION_KEYS
-        ],
-        references=[ref],
-        disclaimer="d",
-        backend=Backend(composer="extractive"),
-    )
+    return answer_quoting(ref, "guidelines")
 
 
 def test_a_quote_with_line_breaks_stays_inside_its_reference() -> None:

@@ -104,7 +104,8 @@ def test_passages_carry_study_type_research_only() -> None:
 
 def test_reference_carries_the_study_type_into_label_json_and_markdown() -> None:
     from app.corpus.chunker import chunk_record
-    from app.schema import SECTION_KEYS, SECTION_TITLES, Answer, Backend, Quote, Reference, Section, Statement
+    from app.schema import Quote, Reference
+    from tests.answers import answer_quoting
 
     rec = CorpusRecord(
         id="pmid:15667660",
@@ -125,21 +126,7 @@ def test_reference_carries_the_study_type_into_label_json_and_markdown() -> None
     assert ref.label == (
         "Suppression of MMP-9 by doxycycline in brain arteriovenous malformations (BMC Neurology, 2005)"
     )
-    answer = Answer(
-        question="q",
-        standalone_question="q",
-        sections=[
-            Section(
-                key=k,
-                title=SECTION_TITLES[k],
-                statements=[Statement(text=quote, citations=[1])] if k == "research" else [],
-            )
-            for k in SECTION_KEYS
-        ],
-        references=[ref],
-        disclaimer="d",
-        backend=Backend(composer="extractive"),
-    )
+    answer = answer_quoting(ref, "research")
     assert '"study_type":"randomised trial"' in answer.model_dump_json()
     assert f"1. {ref.label} [randomised trial] <https://pubmed.ncbi.nlm.nih.gov/15667660/>" in (
         answer.to_markdown()

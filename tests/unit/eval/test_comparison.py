@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.schema import (
-    SECTION_KEYS,
-    SECTION_TITLES,
-    Answer,
-    Backend,
-    Quote,
-    Reference,
-    Section,
-    Statement,
-)
+from app.schema import Answer, Quote, Reference, SectionKey
 from eval.comparison import evidence_checkable, load_records, score_answer, span_overlaps
+from tests.answers import answer_quoting
 
 EVIDENCE = (
     "Interestingly, a statistically significant reduction in total mortality in patients treated with LMWH "
@@ -34,7 +26,7 @@ ABSTRACT = (
 )
 
 
-def _answer(record_id: str, quote: str, *, section: str = "research") -> Answer:
+def _answer(record_id: str, quote: str, *, section: SectionKey = "research") -> Answer:
     ref = Reference(
         source_type="research",
         number=1,
@@ -45,23 +37,7 @@ def _answer(record_id: str, quote: str, *, section: str = "research") -> Answer:
         label="x",
         study_type="randomised trial",
     )
-    sections = [
-        Section(
-            key=k,
-            title=SECTION_TITLES[k],
-            statements=[Statement(text=quote, citations=[1])] if k == section else [],
-            abstained=k != section,
-        )
-        for k in SECTION_KEYS
-    ]
-    return Answer(
-        question=RECORD["question"],
-        standalone_question=RECORD["question"],
-        sections=sections,
-        references=[ref],
-        disclaimer="d",
-        backend=Backend(composer="extractive"),
-    )
+    return answer_quoting(ref, section, question=RECORD["question"], abstain_others=True)
 
 
 def test_span_overlap_by_containment_and_token_share() -> None:

@@ -324,7 +324,7 @@ def test_product_questions_outside_the_label_are_reported_apart_from_the_unanswe
     run = baseline_run("top1_first_sentence")
     # two product questions: three of their four guideline/research sections answered
     run.product = {"top1_first_sentence": [False, False, True, False]}
-    run.product_questions = 2
+    run.questions["product_questions"] = 2
     report = summarize(run)
     assert report["product_questions"] == {
         "questions": 2,
