@@ -32,7 +32,7 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("contraindications",),
     ),
     "pregnancy": (
-        (r"pregnan", r"breast-?feed", r"lactat", r"\bnursing\b"),
+        (r"pregnan", r"breast-?feed", r"\bbreast ?milk\b", r"lactat", r"\bnursing\b"),
         ("pregnancy", "use in specific populations", "lactation", "nursing mothers", "teratogenic effects"),
     ),
     "interaction": (
@@ -125,8 +125,20 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"\bdye\b",
             r"\bin it\b",
             r"\bwhat('s| is) in\b",
+            # "how much acetaminophen in acetaminophen and codeine": what a unit of the product holds, said
+            # where it is supplied ("Each … tablet contains acetaminophen 300 mg and codeine phosphate 30 mg")
+            r"\bhow (much|many (mgs?|mcg|mil+[aie]?grams?|grams?|units))\b"
+            r"(?!.*\bin (a|one|each|per) (day|hour|week)\b)"
+            r"(?!.*\bin (pregnan|child|kid|infant|adult|elder|older|patient|renal|liver|kidney))"
+            r".*\bin (a |an |the |each |one )?\w",
         ),
-        ("ingredients and appearance", "description", "inactive ingredients", "active ingredient"),
+        (
+            "ingredients and appearance",
+            "description",
+            "inactive ingredients",
+            "active ingredient",
+            "how supplied",
+        ),
     ),
     "storage": (
         (r"\bstor(e|age|ed)\b", r"\brefrigerat", r"\bexpir", r"\bshelf\b", r"\btemp(erature)?s?\b"),
@@ -149,6 +161,19 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "drug abuse and dependence",
             "administration information",
         ),
+    ),
+    # "How long should I take cipro for a UTI?", "length of entecavir treatment": how long a course lasts is
+    # said where the dose is ("for 7 to 14 days", "The optimal duration of treatment … is unknown"), and
+    # for OTC products under "Stop use" ("if you need to use a laxative for more than 1 week").
+    "duration": (
+        (
+            r"\bhow long (can|should|do|does|must|to|will)? ?(i|you|we|he|she|they|patients?|one)? ?"
+            r"(take|use|keep|stay|remain|continue|be taken|be used|be on)\b",
+            r"\bhow long keep\b",
+            r"\bhow long (can|should|must|will)\b.*\bbe (taken|used|continued)\b",
+            r"\b(length|duration) of\b.*\b(treatment|therapy|course|use)\b",
+        ),
+        ("dosage and administration", "warnings"),
     ),
     "overdose": ((r"overdos", r"\btoo much\b"), ("overdosage",)),
     # "How fast does amlodipine work?": the answer is in its pharmacokinetics (time to peak, onset).

@@ -134,3 +134,36 @@ def test_what_is_it_for_asks_the_indication_but_a_dose_for_a_condition_does_not(
     assert "indication" in analyse_question("what is amlodipine for?").intents
     dose = analyse_question("What is the recommended dose of zuranolone for postpartum depression?")
     assert dose.intents == ["dose"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how long should i take cipro for a urinary tract infection?",
+        "how long can megestrol be taken?",
+        "how long keep patient on chantix",
+        "what is the length of entecavir treatment",
+    ],
+)
+def test_how_long_a_course_lasts_asks_where_the_dose_is_said(question: str) -> None:
+    q = analyse_question(question)
+    assert "duration" in q.intents
+    assert "dosage and administration" in q.intent_sections
+
+
+def test_how_long_a_drug_takes_to_work_is_not_a_course_length() -> None:
+    q = analyse_question("motoprolol pill how long before it takes affect")
+    assert "duration" not in q.intents
+
+
+def test_how_much_of_an_ingredient_is_in_a_product_asks_what_a_unit_holds() -> None:
+    q = analyse_question("how much acetaminophen in acetaminophen and codeine")
+    assert "ingredients" in q.intents
+    assert "how supplied" in q.intent_sections
+    for per_day in ("how much tylenol can i take in a day", "how much ibuprofen in pregnancy"):
+        assert "ingredients" not in analyse_question(per_day).intents
+    assert "ingredients" not in analyse_question("How many genes are in the human genome?").intents
+
+
+def test_breast_milk_asks_about_lactation() -> None:
+    assert "pregnancy" in analyse_question("how long does vicodin stay in breast milk").intents
