@@ -21,7 +21,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 from wordfreq import top_n_list
 
-from app.answer.question import INTENT_STEMS
+from app.answer.question import INTENT_STEMS, UNIT_WORD
 from app.index.drugs import _DRUG_STEMS, _SALTS, FUNCTION_WORDS, DrugLexicon, english_zipf, tokens
 from app.index.lexical import analyze
 from app.schema import Passage
@@ -190,6 +190,7 @@ def _content(word: str) -> bool:
         and word not in FUNCTION_WORDS
         and bool(analyze(word))
         and not all(s in INTENT_STEMS for s in analyze(word))
+        and not UNIT_WORD.match(word)
     )
 
 
@@ -237,12 +238,26 @@ QUESTION_WORDS = frozenset(
     ]
 )
 MIN_RUN_TOGETHER_PART = 3
+# A swapped-letters frame word ("teh") is read as one when at most this many passages have the same typo.
+TYPO_DF = 2
+TYPO_ZIPF = 3.5  # and when it is no common English word ("form" is not "from" mistyped); "teh" is 3.0
 
 
 def _frame_word(word: str, lexicon: DrugLexicon, doc_freq: DocFreq) -> str | None:
     """What an unseen word of the question's frame was meant as: a question word one letter off ("whate" →
     what), or a known term run together with one ("afibwhat" → afib, "whatis" → what). None otherwise."""
-    if not word.isalpha() or lexicon.is_key(word) or not _unseen(word, doc_freq):
+    if not word.isalpha() or lexicon.is_key(word):
+        return None
+    # Two letters swapped ("teh", "adn", "waht"): a frame word mistyped, not a subject, even when a passage or
+    # two has the same typo; a common word stays itself ("form" is not "from").
+    swaps = [w for w in QUESTION_WORDS if _swapped(word, w)]
+    if (
+        len(swaps) == 1
+        and english_zipf(word) < TYPO_ZIPF
+        and all(doc_freq(s) <= TYPO_DF for s in analyze(word))
+    ):
+        return swaps[0]
+    if not _unseen(word, doc_freq):
         return None
     if len(word) <= 6:
         near = [w for w in QUESTION_WORDS if len(w) >= 4 and Levenshtein.distance(word, w) == 1]
@@ -256,6 +271,19 @@ def _frame_word(word: str, lexicon: DrugLexicon, doc_freq: DocFreq) -> str | Non
         if head in QUESTION_WORDS and tail in QUESTION_WORDS:
             return head
     return None
+
+
+def _swapped(word: str, frame: str) -> bool:
+    """``word`` is ``frame`` with two neighbouring letters swapped."""
+    if len(word) != len(frame) or word == frame:
+        return False
+    diff = [i for i, (a, b) in enumerate(zip(word, frame, strict=True)) if a != b]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and word[diff[0]] == frame[diff[1]]
+        and word[diff[1]] == frame[diff[0]]
+    )
 
 
 def _correct(word: str, lexicon: DrugLexicon, doc_freq: DocFreq) -> str | None:

@@ -57,7 +57,15 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("indications and usage", "clinical studies"),
     ),
     "warning": (
-        (r"\bwarnings?\b", r"\brisks?\b", r"\bsafe(ty)?\b", r"\bdanger"),
+        (
+            r"\bwarnings?\b",
+            r"\brisks?\b",
+            r"\bsafe(ty)?\b",
+            r"\bdanger",
+            # "will citalopram exacerbate heart arrhythmias?": what a drug may make worse is a warning
+            r"\b(exacerbate|worsen|aggravate)s?\b",
+            r"\bmakes? .* worse\b",
+        ),
         ("boxed warning", "warnings and precautions", "warnings", "precautions"),
     ),
     "mechanism": ((r"\bhow does .* work\b", r"\bmechanism\b", r"\baction\b"), ("mechanism of action",)),
@@ -323,6 +331,9 @@ def _asks_identity(asked: str) -> bool:
 
 # A strength written with its unit ("40mcg", "300mg") says which product, not what is asked about.
 _STRENGTH = re.compile(r"^\d+(\.\d+)?(mg|mcg|g|gm|ml|iu|units?|mgs)$")
+# A unit as often misspelt ("milagrams", "miligrams", stemmed or not): it says a dose or strength is asked, as
+# the dose intent's cue reads it, and is never what the question is about.
+UNIT_WORD = re.compile(r"^mil+[aie]?gram(s)?$")
 
 
 # Dosage forms a question can ask about, and how a label passage says which form it is about: (question
@@ -403,7 +414,12 @@ def analyse_question(
     terms = list(dict.fromkeys(t for t in analyze(text) if not t.isdigit()))
     qualifier_stems = {t for run in qualifiers for t in run}
     focus = [
-        t for t in terms if t not in INTENT_STEMS and t not in qualifier_stems and not _STRENGTH.match(t)
+        t
+        for t in terms
+        if t not in INTENT_STEMS
+        and t not in qualifier_stems
+        and not _STRENGTH.match(t)
+        and not UNIT_WORD.match(t)
     ]
     return QuestionInfo(
         text,

@@ -213,3 +213,20 @@ def test_a_question_is_read_as_its_misspellings_were_meant(lexicon: DrugLexicon,
         "Do I take over the counter calcium with alendronate?"
     )
     assert FocusEntities().read_as("unchanged text") == "unchanged text"
+
+
+def test_a_frame_word_with_two_letters_swapped_reads_as_meant(
+    lexicon: DrugLexicon, doc_freq: DocFreq
+) -> None:
+    f = find_focus("how fast does teh medication take to work metformin", lexicon, doc_freq)
+    assert f.corrected.get("teh") == "the"
+    assert f.unknown == []
+    assert find_focus("waht is the dose of metformin", lexicon, doc_freq).corrected.get("waht") == "what"
+    # A word many passages hold is a word, not a typo ("from" is not "form" mistyped).
+    assert "form" not in find_focus("what form does metformin come in", lexicon, doc_freq).corrected
+
+
+def test_a_misspelt_unit_is_not_an_unknown_subject(lexicon: DrugLexicon, doc_freq: DocFreq) -> None:
+    f = find_focus("what milagrams metformin come in", lexicon, doc_freq)
+    assert f.unknown == []
+    assert f.drugs == ["metformin"]

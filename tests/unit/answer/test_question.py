@@ -167,3 +167,16 @@ def test_how_much_of_an_ingredient_is_in_a_product_asks_what_a_unit_holds() -> N
 
 def test_breast_milk_asks_about_lactation() -> None:
     assert "pregnancy" in analyse_question("how long does vicodin stay in breast milk").intents
+
+
+def test_a_misspelt_unit_says_a_dose_is_asked_and_is_not_a_focus_term() -> None:
+    q = analyse_question("what milagrams olanzapine come in")
+    assert "dose" in q.intents
+    assert q.focus == ["olanzapin"]
+
+
+def test_what_a_drug_may_make_worse_is_a_warning_but_a_disease_exacerbation_is_not() -> None:
+    q = analyse_question("will citalopram exacerbate heart arrhythmias?")
+    assert "warning" in q.intents
+    assert "warnings and precautions" in q.intent_sections
+    assert "warning" not in analyse_question("Does roflumilast reduce COPD exacerbations?").intents
