@@ -140,6 +140,7 @@ class AnswerEngine:
             RelevanceModel.load() if learned else None,
             lexical=self.retriever.index.lexical,
             passages=self.retriever.index.passages.get,
+            lexicon=self.lexicon,
         )
 
     @classmethod

@@ -89,6 +89,13 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 BOILERPLATE_PENALTY = 0.5
+# A sentence whose subject is a bare pronoun ("These could be signs of a serious condition.", "They may
+# cause drowsiness.") points back at a sentence it is quoted without; it says something only when nothing
+# else in the section does, like the mandatory sentences.
+_ANAPHORA = re.compile(
+    r"^(?:These|Those|They|This|Such)\s+(?:could|may|might|can|will|would|should|must|is|are|was|were|has|have|"
+    r"had|include|includes|occur|occurred|occurs)\b"
+)
 # Without a relevance model a passage's cosine stands in for its P(answers), weighed at this share.
 COSINE_SHARE = 0.2
 # A quotable sentence's score: these weights times what ``ExtractiveComposer.candidates`` measures of it —
@@ -414,7 +421,7 @@ class ExtractiveComposer:
                     "rank": float(rank),
                     "position": float(min(idx, 10)),
                     "aim": float(is_aim(text)),
-                    "boilerplate": float(bool(_BOILERPLATE.search(text))),
+                    "boilerplate": float(bool(_BOILERPLATE.search(text) or _ANAPHORA.match(text))),
                     "long_words": (
                         sum(1 for w in words if len(w) > 12) / len(words) if audience == "patient" else 0.0
                     ),

@@ -283,7 +283,7 @@ _INTENT_WORDS = (
     "benefit benefits dose doses dosage dosing side effect effects adverse reaction reactions "
     "contraindication contraindications contraindicated interaction interactions interact use used uses "
     "usage treat treatment safe safety risk risks warning warnings work works mechanism action take taking "
-    "recommended recommendation "
+    "recommended recommendation danger dangers dangerous "
     "recommend guideline guidelines evidence research study studies label fda drug drugs medication medicine "
     "patient patients people person much often many long good bad best effective efficacy help helps "
     "i me my mine you your u we our they them their he she his her it its "

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 
 from app.answer.question import PATIENT_SECTIONS, QuestionInfo, forms_of, in_sections
 from app.answer.relevance import RelevanceModel, focus_idf
+from app.index.drugs import _SALTS, DrugLexicon, name_parts
 from app.index.lexical import LexicalStore, analyze
 from app.schema import Audience, Hit, Passage, SectionKey
 from app.settings import AnswerSettings
@@ -79,6 +80,7 @@ class Selector:
     model: RelevanceModel | None = None
     lexical: LexicalStore | None = None  # document frequencies and spelling neighbours of terms
     passages: Callable[[str], Passage | None] | None = None  # the store, for a chosen chunk's neighbours
+    lexicon: DrugLexicon | None = None  # the products' names, to tell a combination from the asked drug
 
     def absent(self, q: QuestionInfo, misspelt: Iterable[str] = ()) -> list[str]:
         """What the question is about that no passage in the index mentions, as written ("trelavoxin",
@@ -142,6 +144,13 @@ class Selector:
             # about eye drops) cannot answer; one that names no form may.
             fits = form_fits(hits, q.forms)
             probs = [p if fit else 0.0 for p, fit in zip(probs, fits, strict=True)]
+        if key == "fda_label" and q.drugs and self.lexicon is not None:
+            # A question about acetaminophen is answered by acetaminophen's label, not by the Medication
+            # Guide of hydrocodone and acetaminophen (its opioid warnings are another drug's text), when a
+            # label of the asked drug alone was retrieved; with none, a combination's label may answer.
+            alone = [not other_ingredients(h.passage, q.drugs, self.lexicon) for h in hits]
+            if any(alone):
+                probs = [p if ok else 0.0 for p, ok in zip(probs, alone, strict=True)]
         needed = {t for intent in q.intents for t in INTENT_EVIDENCE.get(intent, ())}
         if key != "fda_label" and needed and q.drugs:
             # A question about one drug's harms or dose needs them said of it; a comparison of two arms
@@ -196,23 +205,24 @@ class Selector:
             ]
         chosen = chosen[: self.settings.passages_per_section]
         if key == "fda_label":
-            chosen += self._neighbours(chosen[0], {h.passage.id for h in hits})
+            chosen += self._neighbours(chosen[0], hits, {h.passage.id for h in chosen})
         return chosen
 
-    def _neighbours(self, best: Hit, retrieved: set[str]) -> list[Hit]:
-        """The chunks of the best hit's label section next to it that retrieval did not return, as parts of
-        the section the model chose (its relevance); their sentences compete in the composer."""
-        if self.passages is None:
-            return []
+    def _neighbours(self, best: Hit, hits: Sequence[Hit], chosen: set[str]) -> list[Hit]:
+        """The chunks of the best hit's label section next to it, as parts of the section the model chose (its
+        relevance), whether retrieval returned them (a low P(answers) of its own: "Liver warning: … Severe
+        liver damage may occur if" before the chunk that lists the symptoms) or not (fetched from the store);
+        their sentences compete in the composer."""
         record, _, index = best.passage.id.rpartition("#")
         if not record or not index.isdigit():
             return []
+        retrieved = {h.passage.id: h.passage for h in hits}
         out = []
         for i in range(int(index) - NEIGHBOUR_CHUNKS, int(index) + NEIGHBOUR_CHUNKS + 1):
             pid = f"{record}#{i}"
-            if i < 0 or pid == best.passage.id or pid in retrieved:
+            if i < 0 or pid in chosen:
                 continue
-            passage = self.passages(pid)
+            passage = retrieved.get(pid) or (self.passages(pid) if self.passages is not None else None)
             if passage is not None and passage.record_id == best.passage.record_id:
                 out.append(
                     Hit(passage=passage, score=0.0, drug_match=best.drug_match, relevance=best.relevance)
@@ -241,6 +251,24 @@ def speaks_of(hit: Hit, drugs: Sequence[set[str]], topic: set[str]) -> bool:
         if topic & said and any(words <= said for words in drugs):
             return True
     return False
+
+
+_FORM_WORDS = frozenset(_SALTS) | {"extended", "release", "delayed", "modified", "controlled", "sustained",
+                                   "immediate", "orally", "disintegrating", "chewable"}  # fmt: skip
+
+
+def other_ingredients(passage: Passage, asked: Sequence[str], lexicon: DrugLexicon) -> list[str]:
+    """The drugs a label passage's product holds besides the ``asked`` ones (lexicon keys, each with its other
+    names): "hydrocodone and acetaminophen" for a question about acetaminophen; none for "Acetaminophen" or
+    "Tylenol". A product name the lexicon reads no drug in ("Pain Relief") holds no other."""
+    parts = {k for d in asked for part in name_parts(d) for k in lexicon.detect(part)} | set(asked)
+    names = {n for d in parts for n in lexicon.synonyms(d)} | parts
+    brand = passage.brand or ""
+    if len(name_parts(brand)) == 1 and any(k in names for k in lexicon.detect(brand)):
+        return []  # the asked product by its brand name ("Percocet", "Tylenol")
+    said = [k for part in name_parts(passage.drug or "") for k in lexicon.detect(part)]
+    # "Carbidopa and Levodopa, extended release": a part that only says the form is no ingredient
+    return [k for k in dict.fromkeys(said) if k not in names and not set(k.split()) <= _FORM_WORDS]
 
 
 def product_forms(hits: Sequence[Hit]) -> dict[str, set[str]]:

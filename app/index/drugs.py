@@ -154,7 +154,7 @@ def drug_keys(name: str | None) -> set[str]:
         return set()
     text = name.lower().replace("®", " ").replace("™", " ")
     keys: set[str] = set()
-    parts = [p for p in re.split(r",|;|/|\band\b|\bwith\b|\+", text) if p.strip()]
+    parts = name_parts(text)
     for chunk in [text, *parts] if len(parts) > 1 else [text]:
         words = _trim(tokens(chunk))
         core = _trim([w for w in words if w not in _SALTS and not w.isdigit()])
@@ -170,6 +170,15 @@ def drug_keys(name: str | None) -> set[str]:
                 keys.add(m.group(1))
             break
     return {k for k in keys if len(k) >= 3}
+
+
+_NAME_PARTS = re.compile(r",|;|/|\band\b|\bwith\b|\+")
+
+
+def name_parts(name: str) -> list[str]:
+    """The parts of a product name that each name one ingredient ("acetaminophen + codeine", "Oxycodone and
+    Acetaminophen" → two parts; "Metformin Hydrochloride" → one)."""
+    return [p for p in _NAME_PARTS.split(name.lower()) if p.strip()]
 
 
 def _full_key(name: str | None) -> str | None:

@@ -244,3 +244,17 @@ def test_whether_a_drug_causes_something_is_answered_by_the_sentence_about_that_
     hit = _label_hit("Lisinopril — Precautions", text).model_copy(update={"drug_match": True})
     section = _composer().compose_section("fda_label", q, [hit])
     assert section.statements[0].text.startswith("Cough Presumably due to the inhibition")
+
+
+def test_a_sentence_that_points_back_with_a_bare_pronoun_comes_after_one_that_says_it_whole() -> None:
+    pointing = "These could be signs of a serious condition."
+    statements = _side_effects(_sertraline_label(f"{pointing} {_SERTRALINE_ANSWER}"))
+    assert statements[0] == _SERTRALINE_ANSWER
+    # a demonstrative with its noun says what it is about
+    q = analyse_question(_SIDE_EFFECTS, drugs=["sertraline"])
+    whole = "These adverse reactions of sertraline hydrochloride were nausea, diarrhea and tremor."
+    features = [
+        c.features["boilerplate"]
+        for c in _composer().candidates("fda_label", q, [_sertraline_label(f"{pointing} {whole}")])
+    ]
+    assert features == [1.0, 0.0]

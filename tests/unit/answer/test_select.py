@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 
 from app.answer.question import QuestionInfo, analyse_question
 from app.answer.relevance import RelevanceModel
-from app.answer.select import Selector
+from app.answer.select import Selector, other_ingredients
 from app.corpus.chunker import split_sentences
+from app.index.drugs import DrugLexicon
 from app.schema import Hit, Passage, SectionKey, Span
 from app.settings import AnswerSettings
 
@@ -164,9 +165,10 @@ def test_the_rest_of_a_chosen_label_section_is_kept_with_the_sections_relevance(
         ("label:m:dosage#0", 0.646),
         ("label:m:dosage#1", 0.646),  # competes in the composer as part of the chosen section
     ]
-    # Below SIBLING_SHARE of the best, the rest of the section is not kept.
-    low = Selector(AnswerSettings(), _FixedScores({"label:m:dosage#0": 0.646, "label:m:dosage#1": 0.2}))
-    assert [h.passage.id for h in low.select("fda_label", q, [first, rest], {})] == ["label:m:dosage#0"]
+    # Below SIBLING_SHARE of the best, the rest of the section is not kept, unless it is the next chunk.
+    far = _label("label:m:dosage#2", "The usual starting dose of metformin is 500 mg twice a day.", 1)
+    low = Selector(AnswerSettings(), _FixedScores({"label:m:dosage#0": 0.646, "label:m:dosage#2": 0.2}))
+    assert [h.passage.id for h in low.select("fda_label", q, [first, far], {})] == ["label:m:dosage#0"]
 
 
 def test_an_appearance_question_keeps_every_product_that_answers() -> None:
@@ -198,7 +200,7 @@ def test_a_label_passage_about_another_dosage_form_cannot_answer() -> None:
     assert all(p == 0.7 for p, _h in selector.scored("fda_label", anyform, [oral, drops, plain], {}))
 
 
-def test_the_chunks_beside_the_chosen_label_chunk_are_fetched_when_retrieval_missed_them() -> None:
+def test_the_chunks_beside_the_chosen_label_chunk_join_it_retrieved_or_not() -> None:
     q = analyse_question("What are the common side effects of sertraline?", drugs=["sertraline"])
     lead = "The following are the most common adverse reactions by indication not mentioned previously."
     before = "The most common adverse reactions of sertraline were nausea, diarrhea, tremor and dyspepsia."
@@ -214,14 +216,84 @@ def test_the_chunks_beside_the_chosen_label_chunk_are_fetched_when_retrieval_mis
     model = _FixedScores({"label:s:adverse#2": 0.77, "label:s:adverse#3": 0.2})
     selector = Selector(AnswerSettings(), model, passages=store.get)
     chosen = selector.select("fda_label", q, [chosen_hit, table], {})
-    # #1 (never retrieved) joins with the chosen chunk's relevance; #3 was retrieved and judged (0.2 is
-    # below SIBLING_SHARE of the best), so it stays out; chunks two away and other labels are not fetched.
+    # #1 (never retrieved, fetched from the store) and #3 (retrieved, its own P 0.2 below SIBLING_SHARE of
+    # the best) join with the chosen chunk's relevance, as parts of its section; chunks two away and other
+    # labels do not.
     assert [(h.passage.id, h.relevance) for h in chosen] == [
         ("label:s:adverse#2", 0.77),
         ("label:s:adverse#1", 0.77),
+        ("label:s:adverse#3", 0.77),
     ]
-    # Without a store (or for other sections) nothing is fetched.
+    # Without a store only the retrieved neighbour joins.
     bare = Selector(AnswerSettings(), model)
     assert [h.passage.id for h in bare.select("fda_label", q, [chosen_hit, table], {})] == [
-        "label:s:adverse#2"
+        "label:s:adverse#2",
+        "label:s:adverse#3",
     ]
+
+
+def _product(pid: str, drug: str, brand: str | None, text: str, rank: int) -> Hit:
+    spans = [Span(start=s.start, end=s.end) for s in split_sentences(text)]
+    passage = Passage(
+        id=pid,
+        record_id=pid.split("#", maxsplit=1)[0],
+        text=text,
+        source_type="fda_label",
+        section="Adverse Reactions",
+        drug=drug,
+        brand=brand,
+        sentences=spans,
+    )
+    return Hit(passage=passage, score=1.0 / (1 + rank), cosine=0.6, dense_score=0.6, drug_match=True)
+
+
+COMBINATION = _product(
+    "label:combo:adverse-reactions#0",
+    "HYDROCODONE BITARTRATE AND ACETAMINOPHEN",
+    "Hydrocodone Bitartrate and Acetaminophen",
+    "The most common adverse reactions of acetaminophen tablets with hydrocodone are nausea, vomiting, "
+    "constipation, somnolence and respiratory depression.",
+    0,
+)
+ALONE = _product(
+    "label:alone:adverse-reactions#0",
+    "Acetaminophen",
+    "Tylenol",
+    "Adverse reactions of acetaminophen tablets include rash and, rarely, serious skin reactions; liver "
+    "damage may occur with more than the maximum daily amount.",
+    1,
+)
+
+
+def _lexicon() -> DrugLexicon:
+    return DrugLexicon.build(
+        [
+            (0, "HYDROCODONE BITARTRATE AND ACETAMINOPHEN", "Hydrocodone Bitartrate and Acetaminophen"),
+            (1, "Acetaminophen", "Tylenol"),
+            (2, "Hydrocodone Bitartrate", None),
+            (3, "Carbidopa and Levodopa, extended release", None),
+            (4, "Extended Release", None),
+        ]
+    )
+
+
+def test_a_combination_product_holds_other_ingredients_than_the_drug_asked() -> None:
+    lexicon = _lexicon()
+    assert other_ingredients(COMBINATION.passage, ["acetaminophen"], lexicon) == ["hydrocodone"]
+    assert other_ingredients(COMBINATION.passage, ["hydrocodone", "acetaminophen"], lexicon) == []
+    assert other_ingredients(ALONE.passage, ["acetaminophen"], lexicon) == []
+    assert other_ingredients(ALONE.passage, ["tylenol"], lexicon) == []
+    # a part of the name that says the form ("extended release") is no ingredient
+    levodopa = _product("label:ld#0", "Carbidopa and Levodopa, extended release", None, "Tablets.", 0)
+    assert other_ingredients(levodopa.passage, ["carbidopa", "levodopa"], lexicon) == []
+
+
+def test_a_label_of_the_asked_drug_alone_answers_before_a_combination_that_holds_it() -> None:
+    selector = Selector(AnswerSettings(), RelevanceModel.load(), lexicon=_lexicon())
+    q = analyse_question("What are the side effects of acetaminophen?", drugs=["acetaminophen"])
+    scored = {h.passage.id: p for p, h in selector.scored("fda_label", q, [COMBINATION, ALONE], {})}
+    assert scored[COMBINATION.passage.id] == 0.0
+    assert scored[ALONE.passage.id] > 0.0
+    # with no label of the drug alone retrieved, the combination's label may still answer
+    only = {h.passage.id: p for p, h in selector.scored("fda_label", q, [COMBINATION], {})}
+    assert only[COMBINATION.passage.id] > 0.0
