@@ -250,7 +250,10 @@ def _short_answer(hit: Hit) -> str | None:
         return None
     if _question_or_markup(text) or not text[:1].isalnum():
         return None
-    return text
+    # A snippet cut out of its sentence keeps the comma it was cut at ("thiazovivin, a novel ROCK
+    # inhibitor,"): quoted without it, as the phrase it is (still a verbatim span), like "co-chaperone
+    # FKBP52".
+    return text.rstrip(",; ")
 
 
 def _says(hit: Hit, run: list[str], anchors: set[str]) -> bool:

@@ -258,3 +258,12 @@ def test_a_sentence_that_points_back_with_a_bare_pronoun_comes_after_one_that_sa
         for c in _composer().candidates("fda_label", q, [_sertraline_label(f"{pointing} {whole}")])
     ]
     assert features == [1.0, 0.0]
+
+
+def test_a_short_snippet_cut_at_a_comma_is_quoted_without_it_and_stays_verbatim() -> None:
+    q = analyse_question("What is the mode of action of Thiazovivin?")
+    snippet = "thiazovivin, a novel ROCK inhibitor,"
+    hit = _short_hit("pmid:9#0", "Thiazovivin in stem cells", snippet, 0.6)
+    section = _composer().compose_section("research", q, [hit])
+    assert [s.text for s in section.statements] == ["thiazovivin, a novel ROCK inhibitor"]
+    assert section.statements[0].text in snippet
