@@ -167,6 +167,17 @@ def trim(sentence: str) -> str:
     return s.strip()
 
 
+def _drop_own_heading(text: str, section: str | None) -> str:
+    """Drop the passage's own section heading written in title case before its first sentence ("Warnings
+    Liver warning: This product contains acetaminophen." in the Warnings section); the rest stays verbatim."""
+    if not section:
+        return text
+    head = section.split(">", 1)[0].strip()
+    m = re.match(rf"{re.escape(head)}\s+", text, re.IGNORECASE) if head else None
+    rest = text[m.end() :] if m else ""
+    return rest if len(rest) > 40 and rest[:1].isupper() else text
+
+
 def pieces(sentence: str) -> list[str]:
     """The quotable parts of a sentence: split at list separators ("||"), leading ellipses dropped; each
     part is a verbatim substring of the sentence."""
@@ -390,6 +401,7 @@ class ExtractiveComposer:
                     else:
                         text = f"{text} {trim(sentences[idx + 1])}"
                         seen.add(trim(sentences[idx + 1]))
+                text = _drop_own_heading(text, p.section)
                 words = text.split()
                 if len(words) < 6 or len(words) > 80 or text in seen or not is_clean(text):
                     continue

@@ -267,3 +267,22 @@ def test_a_short_snippet_cut_at_a_comma_is_quoted_without_it_and_stays_verbatim(
     section = _composer().compose_section("research", q, [hit])
     assert [s.text for s in section.statements] == ["thiazovivin, a novel ROCK inhibitor"]
     assert section.statements[0].text in snippet
+
+
+def test_the_passages_own_heading_before_its_first_sentence_is_not_quoted() -> None:
+    text = "Warnings\nLiver warning: This product contains acetaminophen and may cause severe liver damage."
+    passage = Passage(
+        id="label:otc:warnings#0",
+        record_id="label:otc:warnings",
+        text=text,
+        source_type="fda_label",
+        section="Warnings",
+        drug="Acetaminophen",
+        sentences=[Span(start=0, end=len(text))],
+    )
+    hit = Hit(passage=passage, score=1.0, cosine=0.5, relevance=0.8, drug_match=True)
+    q = analyse_question("What are the warnings for acetaminophen?", drugs=["acetaminophen"])
+    section = _composer().compose_section("fda_label", q, [hit])
+    quoted = section.statements[0].text
+    assert quoted.startswith("Liver warning: This product contains acetaminophen")
+    assert quoted in text
