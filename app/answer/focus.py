@@ -244,8 +244,10 @@ TYPO_ZIPF = 3.5  # and when it is no common English word ("form" is not "from" m
 
 
 def _frame_word(word: str, lexicon: DrugLexicon, doc_freq: DocFreq) -> str | None:
-    """What an unseen word of the question's frame was meant as: a question word one letter off ("whate" →
-    what), or a known term run together with one ("afibwhat" → afib, "whatis" → what). None otherwise."""
+    """What a word of the question's frame was meant as: a question word with two letters swapped ("teh" →
+    the; a rare word, not a common one), or, for a word no passage holds, a question word one letter off
+    ("whate" → what) or a known term run together with one ("afibwhat" → afib, "whatis" → what). None
+    otherwise."""
     if not word.isalpha() or lexicon.is_key(word):
         return None
     # Two letters swapped ("teh", "adn", "waht"): a frame word mistyped, not a subject, even when a passage or

@@ -6,12 +6,15 @@ section answers only when its best hit reaches the section's calibrated threshol
 (``answer.answer_threshold_<section>``, the operating point chosen on the train split for ≥ 0.95 abstention
 on unanswerable sections — see the model card); it keeps the hits within ``answer.keep_ratio`` of the best,
 most probable first, and in the label section the rest of a chosen label section when retrieved (chunks
-are cuts of one section; ``SIBLING_SHARE``). A guideline or research passage that never speaks of what a
+are cuts of one section; ``SIBLING_SHARE``) and the chunks either side of the best, retrieved or not
+(``NEIGHBOUR_CHUNKS``). A guideline or research passage that never speaks of what a
 drug question asks for (side effects, dose, interactions, pregnancy, what the product looks like, what is in
 it, how it is stored) cannot answer it (``INTENT_EVIDENCE``), nor can a label whose passages are about
 another dosage form than the one asked (``form_fits``: the oral solution's dosing for "prednisolone eye
-drops"). A qualifier ("low-dose") is judged later, by the composer, so a section can still show what its
-sources do cover as context. ``"floor"`` is the earlier rule: hits whose cosine reaches
+drops"). A label of a combination product (hydrocodone and acetaminophen) does not answer a question about
+one of its ingredients when a label of the asked drug alone was retrieved (``other_ingredients``). A qualifier
+("low-dose") is judged later, by the composer, so a section can still show what its sources do cover as
+context. ``"floor"`` is the earlier rule: hits whose cosine reaches
 ``answer.floor_<section>``, in fused order.
 """
 
@@ -23,7 +26,7 @@ from dataclasses import dataclass, replace
 
 from app.answer.question import PATIENT_SECTIONS, QuestionInfo, forms_of, in_sections
 from app.answer.relevance import RelevanceModel, focus_idf
-from app.index.drugs import _SALTS, DrugLexicon, name_parts
+from app.index.drugs import FORM_WORDS, DrugLexicon, name_parts
 from app.index.lexical import LexicalStore, analyze
 from app.schema import Audience, Hit, Passage, SectionKey
 from app.settings import AnswerSettings
@@ -253,10 +256,6 @@ def speaks_of(hit: Hit, drugs: Sequence[set[str]], topic: set[str]) -> bool:
     return False
 
 
-_FORM_WORDS = frozenset(_SALTS) | {"extended", "release", "delayed", "modified", "controlled", "sustained",
-                                   "immediate", "orally", "disintegrating", "chewable"}  # fmt: skip
-
-
 def other_ingredients(passage: Passage, asked: Sequence[str], lexicon: DrugLexicon) -> list[str]:
     """The drugs a label passage's product holds besides the ``asked`` ones (lexicon keys, each with its other
     names): "hydrocodone and acetaminophen" for a question about acetaminophen; none for "Acetaminophen" or
@@ -268,7 +267,7 @@ def other_ingredients(passage: Passage, asked: Sequence[str], lexicon: DrugLexic
         return []  # the asked product by its brand name ("Percocet", "Tylenol")
     said = [k for part in name_parts(passage.drug or "") for k in lexicon.detect(part)]
     # "Carbidopa and Levodopa, extended release": a part that only says the form is no ingredient
-    return [k for k in dict.fromkeys(said) if k not in names and not set(k.split()) <= _FORM_WORDS]
+    return [k for k in dict.fromkeys(said) if k not in names and not set(k.split()) <= FORM_WORDS]
 
 
 def product_forms(hits: Sequence[Hit]) -> dict[str, set[str]]:

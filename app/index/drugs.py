@@ -173,6 +173,10 @@ def drug_keys(name: str | None) -> set[str]:
 
 
 _NAME_PARTS = re.compile(r",|;|/|\band\b|\bwith\b|\+")
+# Words of a product name that never name an ingredient: salts, forms, release ("Carbidopa and Levodopa,
+# extended release" has two ingredients, not three).
+FORM_WORDS = frozenset(_SALTS) | {"extended", "release", "delayed", "modified", "controlled", "sustained",
+                                  "immediate", "orally", "disintegrating", "chewable"}  # fmt: skip
 
 
 def name_parts(name: str) -> list[str]:
