@@ -151,7 +151,8 @@ class Selector:
             # A question about acetaminophen is answered by acetaminophen's label, not by the Medication
             # Guide of hydrocodone and acetaminophen (its opioid warnings are another drug's text), when a
             # label of the asked drug alone was retrieved; with none, a combination's label may answer.
-            alone = [not other_ingredients(h.passage, q.drugs, self.lexicon) for h in hits]
+            names = asked_names(q.drugs, self.lexicon)
+            alone = [not other_ingredients(h.passage, names, self.lexicon) for h in hits]
             if any(alone):
                 probs = [p if ok else 0.0 for p, ok in zip(probs, alone, strict=True)]
         needed = {t for intent in q.intents for t in INTENT_EVIDENCE.get(intent, ())}
@@ -256,12 +257,18 @@ def speaks_of(hit: Hit, drugs: Sequence[set[str]], topic: set[str]) -> bool:
     return False
 
 
-def other_ingredients(passage: Passage, asked: Sequence[str], lexicon: DrugLexicon) -> list[str]:
-    """The drugs a label passage's product holds besides the ``asked`` ones (lexicon keys, each with its other
-    names): "hydrocodone and acetaminophen" for a question about acetaminophen; none for "Acetaminophen" or
-    "Tylenol". A product name the lexicon reads no drug in ("Pain Relief") holds no other."""
+def asked_names(asked: Sequence[str], lexicon: DrugLexicon) -> set[str]:
+    """Every name of the ``asked`` drugs (lexicon keys) and of their parts: "acetaminophen and codeine" →
+    also acetaminophen, codeine and their brand / generic names."""
     parts = {k for d in asked for part in name_parts(d) for k in lexicon.detect(part)} | set(asked)
-    names = {n for d in parts for n in lexicon.synonyms(d)} | parts
+    return {n for d in parts for n in lexicon.synonyms(d)} | parts
+
+
+def other_ingredients(passage: Passage, names: set[str], lexicon: DrugLexicon) -> list[str]:
+    """The drugs a label passage's product holds besides the asked ones (``names``: ``asked_names``):
+    "hydrocodone" for a question about acetaminophen on hydrocodone and acetaminophen's label; none for
+    "Acetaminophen" or "Tylenol". A product name the lexicon reads no drug in ("Pain Relief") holds no
+    other."""
     brand = passage.brand or ""
     if len(name_parts(brand)) == 1 and any(k in names for k in lexicon.detect(brand)):
         return []  # the asked product by its brand name ("Percocet", "Tylenol")

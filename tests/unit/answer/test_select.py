@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from app.answer.question import QuestionInfo, analyse_question
 from app.answer.relevance import RelevanceModel
-from app.answer.select import Selector, other_ingredients
+from app.answer.select import Selector, asked_names, other_ingredients
 from app.corpus.chunker import split_sentences
 from app.index.drugs import DrugLexicon
 from app.schema import Hit, Passage, SectionKey, Span
@@ -114,15 +114,24 @@ def test_what_a_product_looks_like_is_not_answered_by_an_abstract_that_only_name
         assert [p for p, _h in selector.scored("research", q, [MEMANTINE_TRIAL], {})] == [0.0], question
 
 
-def _label(pid: str, text: str, rank: int) -> Hit:
+def _label(
+    pid: str,
+    text: str,
+    rank: int,
+    *,
+    drug: str = "metformin",
+    brand: str | None = None,
+    section: str = "Dosage and Administration",
+) -> Hit:
     spans = [Span(start=s.start, end=s.end) for s in split_sentences(text)]
     passage = Passage(
         id=pid,
         record_id=pid.split("#", maxsplit=1)[0],
         text=text,
         source_type="fda_label",
-        section="Dosage and Administration",
-        drug="metformin",
+        section=section,
+        drug=drug,
+        brand=brand,
         sentences=spans,
     )
     return Hit(
@@ -232,36 +241,23 @@ def test_the_chunks_beside_the_chosen_label_chunk_join_it_retrieved_or_not() -> 
     ]
 
 
-def _product(pid: str, drug: str, brand: str | None, text: str, rank: int) -> Hit:
-    spans = [Span(start=s.start, end=s.end) for s in split_sentences(text)]
-    passage = Passage(
-        id=pid,
-        record_id=pid.split("#", maxsplit=1)[0],
-        text=text,
-        source_type="fda_label",
-        section="Adverse Reactions",
-        drug=drug,
-        brand=brand,
-        sentences=spans,
-    )
-    return Hit(passage=passage, score=1.0 / (1 + rank), cosine=0.6, dense_score=0.6, drug_match=True)
-
-
-COMBINATION = _product(
+COMBINATION = _label(
     "label:combo:adverse-reactions#0",
-    "HYDROCODONE BITARTRATE AND ACETAMINOPHEN",
-    "Hydrocodone Bitartrate and Acetaminophen",
     "The most common adverse reactions of acetaminophen tablets with hydrocodone are nausea, vomiting, "
     "constipation, somnolence and respiratory depression.",
     0,
+    drug="HYDROCODONE BITARTRATE AND ACETAMINOPHEN",
+    brand="Hydrocodone Bitartrate and Acetaminophen",
+    section="Adverse Reactions",
 )
-ALONE = _product(
+ALONE = _label(
     "label:alone:adverse-reactions#0",
-    "Acetaminophen",
-    "Tylenol",
     "Adverse reactions of acetaminophen tablets include rash and, rarely, serious skin reactions; liver "
     "damage may occur with more than the maximum daily amount.",
     1,
+    drug="Acetaminophen",
+    brand="Tylenol",
+    section="Adverse Reactions",
 )
 
 
@@ -279,13 +275,17 @@ def _lexicon() -> DrugLexicon:
 
 def test_a_combination_product_holds_other_ingredients_than_the_drug_asked() -> None:
     lexicon = _lexicon()
-    assert other_ingredients(COMBINATION.passage, ["acetaminophen"], lexicon) == ["hydrocodone"]
-    assert other_ingredients(COMBINATION.passage, ["hydrocodone", "acetaminophen"], lexicon) == []
-    assert other_ingredients(ALONE.passage, ["acetaminophen"], lexicon) == []
-    assert other_ingredients(ALONE.passage, ["tylenol"], lexicon) == []
+
+    def others(hit: Hit, asked: list[str]) -> list[str]:
+        return other_ingredients(hit.passage, asked_names(asked, lexicon), lexicon)
+
+    assert others(COMBINATION, ["acetaminophen"]) == ["hydrocodone"]
+    assert others(COMBINATION, ["hydrocodone", "acetaminophen"]) == []
+    assert others(ALONE, ["acetaminophen"]) == []
+    assert others(ALONE, ["tylenol"]) == []
     # a part of the name that says the form ("extended release") is no ingredient
-    levodopa = _product("label:ld#0", "Carbidopa and Levodopa, extended release", None, "Tablets.", 0)
-    assert other_ingredients(levodopa.passage, ["carbidopa", "levodopa"], lexicon) == []
+    levodopa = _label("label:ld#0", "Tablets.", 0, drug="Carbidopa and Levodopa, extended release")
+    assert others(levodopa, ["carbidopa", "levodopa"]) == []
 
 
 def test_a_label_of_the_asked_drug_alone_answers_before_a_combination_that_holds_it() -> None:
