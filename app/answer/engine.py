@@ -213,10 +213,11 @@ class AnswerEngine:
         emergency = detect_emergency(question)
         focus = find_focus(standalone, self.lexicon, self.index.lexical.doc_freq)
 
-        # 2. retrieve (the drugs as the focus read them: "metopol tar" is metoprolol tartrate)
+        # 2. retrieve (the drugs as the focus read them: "metopol tar" is metoprolol tartrate; a misspelt
+        # drug name searched as the drug)
         t = time.perf_counter()
         retrieval = self.retriever.retrieve(
-            standalone,
+            focus.search_text(standalone, self.index.lexical.doc_freq),
             filters=Filters(
                 source_types=tuple(SECTION_SOURCE[k] for k in keys), drugs=tuple(focus.drugs) or None
             ),

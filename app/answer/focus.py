@@ -103,6 +103,17 @@ class FocusEntities:
             return text
         return _READ_WORD.sub(lambda m: self.corrected.get(m.group(0).lower(), m.group(0)), text)
 
+    def search_text(self, text: str, doc_freq: DocFreq) -> str:
+        """``text`` as the passages are searched for it: a drug's name misspelt so that no passage holds it
+        ("motoprolol") read as the drug, which retrieval would otherwise not find by its words; every other
+        word as written — an international name the passages use too ("paracetamol", "salbutamol"), and a
+        word a correction may misread ("CGRPs" is not "corps")."""
+        drug_words = {part for d in self.drugs for part in d.split()}
+        fixes = {w: c for w, c in self.corrected.items() if c in drug_words and _unseen(w, doc_freq)}
+        if not fixes:
+            return text
+        return _READ_WORD.sub(lambda m: fixes.get(m.group(0).lower(), m.group(0)), text)
+
     @property
     def single_drug(self) -> str | None:
         return self.drugs[0] if len(self.drugs) == 1 else None

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from app.conversation import ConversationNotFound, ConversationStore
 from app.index.embedder import Embedder
 from app.index.search_index import SearchIndex
 from app.llm.openai import OpenAIClient
-from app.retrieval import Retriever
+from app.retrieval import Retrieval, Retriever
 from app.schema import SECTION_KEYS, Answer
 from app.settings import Settings
 
@@ -262,3 +263,24 @@ def test_llm_answer_without_valid_citations_is_replaced_and_guard_counts_it(
             assert "500 mg" not in st.text
     assert answer.backend.fallback
     _all_cited_resolve(answer)
+
+
+def test_retrieval_searches_the_question_as_the_focus_corrected_it(
+    fixture_index: Settings, index: SearchIndex
+) -> None:
+    # "warfrin" read as warfarin: the passages are searched for what was meant (the misspelt word matches no
+    # passage's words and embeds as something else), so the dose is found as with the right spelling.
+    asked: list[str] = []
+
+    class Recording(Retriever):
+        def retrieve(self, question: str, **kw: Any) -> Retrieval:
+            asked.append(question)
+            return super().retrieve(question, **kw)
+
+    engine = AnswerEngine(fixture_index, Recording(index, fixture_index.retrieval), None, None)
+    answer = engine.ask("What is the recommended dose of warfrin?", remember=False)
+    assert asked == ["What is the recommended dose of warfarin?"]
+    label = answer.section("fda_label")
+    assert not label.abstained
+    refs = {r.number: r for r in answer.references}
+    assert any("Dosage" in (refs[n].section or "") for st in label.statements for n in st.citations)

@@ -13,7 +13,7 @@ import pytest
 
 from app.answer.focus import DocFreq, FocusEntities, find_focus, mentions_drug, unknown_message
 from app.index.drugs import FUNCTION_WORDS, DrugLexicon, english_zipf, tokens
-from app.index.lexical import LexicalDoc, TantivyStore
+from app.index.lexical import LexicalDoc, TantivyStore, analyze
 from app.prompts import load_prompt
 from app.schema import Passage
 from app.settings import ROOT
@@ -230,3 +230,20 @@ def test_a_misspelt_unit_is_not_an_unknown_subject(lexicon: DrugLexicon, doc_fre
     f = find_focus("what milagrams metformin come in", lexicon, doc_freq)
     assert f.unknown == []
     assert f.drugs == ["metformin"]
+
+
+def test_search_text_reads_only_a_misspelt_drug_name_as_the_drug() -> None:
+    # "motoprolol" is in no passage: searched as metoprolol. "paracetamol" is a name the passages use too,
+    # so it is searched as written, as is any correction that is not a drug ("cgrps" is not "corps").
+    seen = {"metoprolol", "paracetamol", "acetaminophen", "corp", "pill"}
+
+    def doc_freq(term: str) -> int:
+        return int(term in {t for w in seen for t in analyze(w)})
+
+    focus = FocusEntities(
+        drugs=["metoprolol", "acetaminophen"],
+        corrected={"motoprolol": "metoprolol", "paracetamol": "acetaminophen", "cgrps": "corps"},
+    )
+    text = "Motoprolol pill with paracetamol and CGRPs?"
+    assert focus.search_text(text, doc_freq) == "metoprolol pill with paracetamol and CGRPs?"
+    assert FocusEntities().search_text(text, doc_freq) == text
