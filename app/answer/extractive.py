@@ -320,6 +320,15 @@ class ExtractiveComposer:
             return DraftSection(key=key, statements=context, abstained=True, message=message)
         candidates = self.candidates(key, q, qualified, audience)
         chosen = mmr(candidates, self.settings.statements_per_section, self.settings.mmr_lambda)
+        best = qualified[0]
+        whole = _short_answer(best)
+        if chosen and whole is not None and all(c.key != best.passage.id for c in candidates):
+            # The passage the model ranked first is itself the answer, too short to hold a sentence
+            # ("Color YELLOW … Shape OVAL … Imprint Code S160"): it is quoted first, whole, before the
+            # sentences of the passages ranked after it.
+            statements = [DraftStatement(text=whole, keys=[best.passage.id])]
+            statements += [DraftStatement(text=c.text, keys=[c.key]) for c in chosen]
+            return DraftSection(key=key, statements=statements[: self.settings.statements_per_section])
         if not chosen:
             whole = _short_answer(qualified[0])
             if whole is not None:

@@ -141,6 +141,30 @@ def test_products_that_look_different_are_each_quoted_with_their_own_citation() 
     assert _composer().compose_section("fda_label", q, floor).abstained
 
 
+def test_the_short_passage_ranked_first_is_quoted_before_sentences_of_the_passages_after_it() -> None:
+    # The product the model ranked first says how it looks in a line with no sentence of its own; another
+    # label's Dosage Forms section, ranked second, says it in sentences. The first is quoted first, whole.
+    q = analyse_question("what meloxicam look like", drugs=["meloxicam"])
+    first = _short_hit(
+        "a#0",
+        "meloxicam — Ingredients and Appearance",
+        "Product Characteristics Color YELLOW (light yellow) Score no score Shape OVAL Size 3mm "
+        "Imprint Code S160",
+        0.65,
+    )
+    second = _label_hit(
+        "meloxicam — Dosage Forms and Strengths",
+        "Meloxicam tablets, USP 7.5 mg: light yellow, round, biconvex, uncoated tablets, debossed with C74 "
+        "on one side and plain on the other side.",
+    ).model_copy(update={"relevance": 0.39, "drug_match": True})
+    section = _composer().compose_section("fda_label", q, [first, second])
+    assert [s.keys for s in section.statements] == [["a#0"], ["label:x:warnings#0"]]
+    assert section.statements[0].text == first.passage.text
+    # Ranked after a passage with sentences, the short one is not put first.
+    later = _composer().compose_section("fda_label", q, [second, first])
+    assert later.statements[0].keys == ["label:x:warnings#0"]
+
+
 def test_the_passage_selection_chose_is_quoted_though_no_sentence_repeats_the_question() -> None:
     q = analyse_question("if i am allergic to sufa can i take glipizide?", drugs=["glipizide"])
     text = "Glipizide is an oral blood-glucose-lowering drug of the sulfonylurea class."
