@@ -53,11 +53,21 @@ _ABSTRACT_LABEL = re.compile(
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\s+[A-Z][A-Z&/,\- ]{2,}|\d+\.\d+\s+[A-Z]|Table\s+\d+\s*[:.])")
 _TERMINAL = re.compile(r"[.!)\]\"”'’%]\s*$")
 _TABLE_REF = re.compile(r"^\S+\s+Table\s+\d")  # "Drugs Table 4 includes …": a heading run into a caption
+# "Table 3 includes clinically significant drug interactions …": it points at a table the answer cannot show.
+_TABLE_POINTER = re.compile(
+    r"\bTables?\s+\d+\s+(?:includes?|lists?|shows?|summari[sz]es?|presents?|provides?|displays?|describes?)\b"
+)
 _CUT_END = re.compile(r"(?:\.[A-Z]{1,5}|\b[a-z]{1,2})$")  # "… .ME" (the next label cut), "… the pa" (cut)
 # A list's separator inside a passage ("… relationship: || Psychiatric: …") and an excerpt's leading
 # ellipsis ("... NORCO® 5/325"): the parts between them are the quotable units.
-# A label Highlights cross-reference after a sentence ("… for 14 days. ( 2.1 ) Dosage may …") ends it too.
-_SEPARATOR = re.compile(r"\s*\|\|\s*|(?<=[.;:])\s*\(\s*\d+(?:\.\d+)*(?:\s*,\s*\d+(?:\.\d+)*)*\s*\)\s*")
+# A label Highlights cross-reference after a sentence or before one ("… for 14 days. ( 2.1 ) Dosage may …",
+# "(2.2 , 7.1) Atorvastatin …") ends it too, as do the row labels of a label's drug-interaction table
+# ("… Statins (Atorvastatin …) Clinical Impact REZDIFFRA increased … Intervention Rosuvastatin and …").
+_SEPARATOR = re.compile(
+    r"\s*\|\|\s*"
+    r"|(?:(?<=[.;:])|^)\s*\(\s*\d+(?:\.\d+)*(?:\s*,\s*\d+(?:\.\d+)*)*\s*\)\s*"
+    r"|(?:^|\s+)(?:Clinical Impact|Intervention|Examples)\s*:?\s+(?=[A-Z])"
+)
 # A sentence that announces a list ("The following are the most common adverse reactions … by indication.")
 # says nothing without it: when the list's items follow as bullets, the announcement is not quoted alone.
 _ANNOUNCES = re.compile(r"\bthe following\b", re.IGNORECASE)
@@ -210,6 +220,8 @@ def is_clean(text: str) -> bool:
     if not words or _question_or_markup(text) or "#" in text[:3]:
         return False
     if _NUMBERING.match(text) or _TABLE_REF.match(text) or _CUT_END.search(text):
+        return False
+    if _TABLE_POINTER.search(text):
         return False
     if not _TERMINAL.search(text) and len(words) <= 8 and not any(ch.isdigit() for ch in text):
         return False  # a heading ("Medication Classes for Type 2 Diabetes" has a digit but is title case)

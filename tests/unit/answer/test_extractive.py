@@ -310,3 +310,23 @@ def test_the_passages_own_heading_before_its_first_sentence_is_not_quoted() -> N
     quoted = section.statements[0].text
     assert quoted.startswith("Liver warning: This product contains acetaminophen")
     assert quoted in text
+
+
+def test_a_drug_interaction_tables_row_labels_and_a_leading_cross_reference_are_not_quoted() -> None:
+    row = (
+        "Table 4: Clinically Significant Interactions Affecting Other Drugs Statins (Atorvastatin, "
+        "Pravastatin) Clinical Impact REZDIFFRA increased plasma concentrations of some statins. "
+        "Intervention Rosuvastatin and simvastatin: Limit daily statin dosage to 20 mg."
+    )
+    parts = pieces(row)
+    assert parts[1:] == [
+        "REZDIFFRA increased plasma concentrations of some statins.",
+        "Rosuvastatin and simvastatin: Limit daily statin dosage to 20 mg.",
+    ]
+    assert all(p in row for p in parts)  # still verbatim spans
+    assert pieces("(2.2 , 7.1) Atorvastatin and Simvastatin : Limit the daily dosage of the statin.") == [
+        "Atorvastatin and Simvastatin : Limit the daily dosage of the statin."
+    ]
+    # A sentence that points at a table the answer cannot show is not a statement.
+    assert not is_clean("Table 3 includes clinically significant interaction effects of CYP2C8 inhibitors.")
+    assert is_clean("Resmetirom is a weak CYP2C8 inhibitor (see Table 3).")
