@@ -49,6 +49,21 @@ def test_a_side_effect_question_is_not_answered_by_an_abstract_that_never_speaks
     assert [h.passage.id for h in chosen] in ([], ["pmid:2#0"])
 
 
+def test_who_should_not_take_a_drug_is_not_answered_by_an_abstract_that_only_describes_it() -> None:
+    selector = Selector(AnswerSettings(), RelevanceModel.load())
+    q = analyse_question("What are the contraindications of warfarin?", drugs=["warfarin"])
+    about = _hit("pmid:5#0", "Warfarin is a commonly used anticoagulant. Its dose varies by patient.", 0)
+    says = _hit(
+        "pmid:6#0",
+        "Warfarin is contraindicated in pregnancy except in women with mechanical heart valves. Bleeding "
+        "remained the main risk.",
+        1,
+    )
+    scored = {h.passage.id: p for p, h in selector.scored("research", q, [about, says], {})}
+    assert scored["pmid:5#0"] == 0.0
+    assert scored["pmid:6#0"] > 0.0
+
+
 COMPARATOR = _hit(
     "pmid:3#1",
     "Safety was determined through assessments of vital signs and adverse events. There were no serious "
