@@ -108,6 +108,9 @@ _ANAPHORA = re.compile(
 )
 # Without a relevance model a passage's cosine stands in for its P(answers), weighed at this share.
 COSINE_SHARE = 0.2
+# Intents whose answer always says the intent's own words (storage: "store", "temperature"…): see
+# ``ExtractiveComposer.compose_section``.
+SAID_IN_WORDS = frozenset({"storage"})
 # A quotable sentence's score: these weights times what ``ExtractiveComposer.candidates`` measures of it —
 # its share of the question's terms, of the asked intent's cue words (two are enough) and of the focus
 # terms; its passage's P(answers); whether the passage is the label section for what is asked (or, for a
@@ -249,6 +252,9 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+NEAR_DUPLICATE = 0.8  # share of words two sentences hold in common (Jaccard) from which they say the same
+
+
 def mmr(candidates: list[Candidate], k: int, lam: float) -> list[Candidate]:
     chosen: list[Candidate] = []
     pool = sorted(candidates, key=lambda c: -c.score)
@@ -260,7 +266,9 @@ def mmr(candidates: list[Candidate], k: int, lam: float) -> list[Candidate]:
             ),
         )
         chosen.append(best)
-        pool.remove(best)
+        # The same sentence in another label's words ("Store at 20°- 25°C …" and "Store at 20°-25°C …") says
+        # nothing more: not quoted twice.
+        pool = [c for c in pool if c is not best and _jaccard(c.terms, best.terms) < NEAR_DUPLICATE]
     return chosen
 
 
@@ -331,6 +339,11 @@ class ExtractiveComposer:
                 context = [DraftStatement(text=c.text, keys=[c.key], context=True) for c in chosen]
             return DraftSection(key=key, statements=context, abstained=True, message=message)
         candidates = self.candidates(key, q, qualified, audience)
+        if q.intents and set(q.intents) <= SAID_IN_WORDS:
+            # How a product is stored, or what it holds, is said in those words ("Store at 20° to 25°C");
+            # when some sentence says it, the section's other sentences ("Each capsule contains: 500 mg
+            # amoxicillin", "Use safety closures when dispensing") are not the answer.
+            candidates = [c for c in candidates if c.features["cue"] > 0] or candidates
         chosen = mmr(candidates, self.settings.statements_per_section, self.settings.mmr_lambda)
         best = qualified[0]
         whole = _short_answer(best)

@@ -330,3 +330,16 @@ def test_a_drug_interaction_tables_row_labels_and_a_leading_cross_reference_are_
     # A sentence that points at a table the answer cannot show is not a statement.
     assert not is_clean("Table 3 includes clinically significant interaction effects of CYP2C8 inhibitors.")
     assert is_clean("Resmetirom is a weak CYP2C8 inhibitor (see Table 3).")
+
+
+def test_a_storage_question_quotes_what_says_how_to_store_it_and_the_same_sentence_once() -> None:
+    q = analyse_question("How should amoxicillin be stored?", drugs=["amoxicillin"])
+    text = (
+        "Each capsule contains 500 mg amoxicillin as the trihydrate and is supplied in bottles of 100. "
+        "Store at 20° to 25°C (68° to 77°F) in a dry place. Use safety closures when dispensing this product."
+    )
+    other = "Store at 20°-25°C (68°-77°F) in a dry place as the label says."
+    first = _label_hit("amoxicillin — How Supplied", text).model_copy(update={"drug_match": True})
+    second = _short_hit("b#0", "amoxicillin — How Supplied", other, 0.5)
+    section = _composer().compose_section("fda_label", q, [first, second])
+    assert [s.text for s in section.statements] == ["Store at 20° to 25°C (68° to 77°F) in a dry place."]
