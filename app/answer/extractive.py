@@ -93,6 +93,10 @@ _BOILERPLATE = re.compile(
     r"To report SUSPECTED ADVERSE REACTIONS|"
     r"The following (?:adverse reactions|adverse events)? ?(?:are|is) (?:discussed|described) "
     r"in (?:more detail )?(?:in other sections|elsewhere)|"
+    # a list's announcement quoted without its list: "The following adverse reactions have been identified
+    # during post-approval use of atorvastatin calcium."
+    r"The following (?:adverse reactions|adverse events|events|reactions) (?:have|has) been "
+    r"(?:identified|reported)\b[^:]*\.$|"
     r"The data (?:described|presented) (?:below|above|in this section)\b|"
     r"The (?:mean|median) age (?:was|of the (?:patients|subjects|population) was)\b)"
     r"|(?:represents?|representing) [\d,.]+ (?:patient|subject)-years of (?:drug )?exposure\.?$",

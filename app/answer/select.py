@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from app.answer.question import PATIENT_SECTIONS, QuestionInfo, forms_of, in_sections
+from app.answer.question import PATIENT_SECTIONS, QuestionInfo, asks_of_product, forms_of, in_sections
 from app.answer.relevance import RelevanceModel, focus_idf
 from app.index.drugs import FORM_WORDS, DrugLexicon, name_parts
 from app.index.lexical import LexicalStore, analyze
@@ -146,6 +146,21 @@ class Selector:
             hits = asked or hits
         # The qualifier is the composer's to judge (it shows context when no passage says it).
         probs = self.model.score(key, replace(q, qualifiers=[], qualifier_text=[]), hits, idf)
+        floor = threshold(self.settings, key)
+        if (
+            key == "fda_label"
+            and q.drugs
+            and q.intent_sections
+            and not asks_of_product(q)
+            and max(probs, default=0.0) < floor
+        ):
+            # The asked drug's own label section for what is asked answers a question that asks nothing
+            # more ("What are the side effects of atorvastatin?" and its Adverse Reactions): when no hit
+            # reaches the section's threshold, it does, whatever the model's P, which weighs the chunk's
+            # wording (a table's rows).
+            # Not what a product looks like, holds or how it is kept: that differs by product, and the
+            # model's P says which products' passages answer.
+            probs = [max(p, floor) if own_answer(h, q) else p for p, h in zip(probs, hits, strict=True)]
         if key == "fda_label" and q.forms:
             # A label passage about another dosage form of the drug (its oral solution, for a question
             # about eye drops) cannot answer; one that names no form may.
@@ -259,6 +274,17 @@ def speaks_of(hit: Hit, drugs: Sequence[set[str]], topic: set[str]) -> bool:
         if topic & said and any(words <= said for words in drugs):
             return True
     return False
+
+
+def own_answer(hit: Hit, q: QuestionInfo) -> bool:
+    """Is the hit a chunk of the asked drug's own label section for what is asked (retrieved under the
+    drug's filter, in a section of the question's intent) that holds every other focus term of the
+    question?"""
+    if not hit.drug_match or not in_sections(hit.passage.section, q.intent_sections):
+        return False
+    drug_words = {w for d in q.drugs for w in analyze(d)}
+    rest = set(q.focus) - drug_words
+    return rest <= set(analyze(f"{hit.passage.title or ''} {hit.passage.text}"))
 
 
 def asked_names(asked: Sequence[str], lexicon: DrugLexicon) -> set[str]:

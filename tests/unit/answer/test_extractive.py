@@ -227,6 +227,10 @@ def test_a_list_announcement_a_sentence_cut_in_two_and_a_chunks_cut_end_are_not_
 def test_the_sentences_every_label_carries_come_after_what_this_label_says() -> None:
     statements = _side_effects(_sertraline_label(f"{_TRIAL_CONDITIONS} {_SERTRALINE_ANSWER}"))
     assert statements == [_SERTRALINE_ANSWER, _TRIAL_CONDITIONS]
+    # So does a list's announcement quoted without its list.
+    announce = "The following adverse reactions have been identified during post-approval use of sertraline."
+    statements = _side_effects(_sertraline_label(f"{announce} {_SERTRALINE_ANSWER}"))
+    assert statements == [_SERTRALINE_ANSWER, announce]
 
 
 def test_a_candidates_score_is_its_features_times_the_sentence_weights() -> None:

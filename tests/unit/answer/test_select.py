@@ -195,6 +195,30 @@ def test_the_rest_of_a_chosen_label_section_is_kept_with_the_sections_relevance(
     assert [h.passage.id for h in low.select("fda_label", q, [first, far], {})] == ["label:m:dosage#0"]
 
 
+def test_the_asked_drugs_own_section_for_what_is_asked_answers_when_nothing_reaches_the_threshold() -> None:
+    # The real P(answers) of atorvastatin's best Adverse Reactions chunk (a table) was 0.329, under the
+    # threshold: the section abstained on "What are the side effects of atorvastatin?".
+    ids = {"label:at:adverse-reactions#2": 0.329, "label:at:overdosage#0": 0.1}
+    selector = Selector(AnswerSettings(), _FixedScores(ids))
+    q = analyse_question("What are the side effects of atorvastatin?", drugs=["atorvastatin"])
+    table = _label(
+        "label:at:adverse-reactions#2",
+        "Table 1: Adverse Reactions in Atorvastatin-Treated Patients",
+        0,
+        drug="atorvastatin",
+        section="Adverse Reactions",
+    )
+    other = _label(
+        "label:at:overdosage#0", "There is no specific treatment for overdosage.", 1, drug="atorvastatin"
+    )
+    chosen = selector.select("fda_label", q, [table, other], {})
+    assert [h.passage.id for h in chosen] == ["label:at:adverse-reactions#2"]
+    assert chosen[0].relevance == AnswerSettings().answer_threshold_fda_label
+    # Asking more than the section says ("… hair loss") is not answered by it; nor is another section.
+    more = analyse_question("Does atorvastatin cause hair loss side effects?", drugs=["atorvastatin"])
+    assert selector.select("fda_label", more, [table, other], {}) == []
+
+
 def test_an_appearance_question_keeps_every_product_that_answers() -> None:
     model = _FixedScores({"label:a#0": 0.92, "label:b#0": 0.63, "label:c#0": 0.2})
     selector = Selector(AnswerSettings(), model)
