@@ -283,7 +283,7 @@ def _short_answer(hit: Hit) -> str | None:
     text = _LEADING_ELLIPSIS.sub("", hit.passage.text.strip()).strip()
     if hit.relevance is None or not 1 <= len(text.split()) <= SHORT_ANSWER_WORDS:
         return None
-    if _question_or_markup(text) or not text[:1].isalnum():
+    if _question_or_markup(text) or not text[:1].isalnum() or _TABLE_POINTER.search(text):
         return None
     # A snippet cut out of its sentence keeps the comma it was cut at ("thiazovivin, a novel ROCK
     # inhibitor,"): quoted without it, as the phrase it is (still a verbatim span), like "co-chaperone

@@ -334,6 +334,12 @@ def test_a_drug_interaction_tables_row_labels_and_a_leading_cross_reference_are_
     # A sentence that points at a table the answer cannot show is not a statement.
     assert not is_clean("Table 3 includes clinically significant interaction effects of CYP2C8 inhibitors.")
     assert is_clean("Resmetirom is a weak CYP2C8 inhibitor (see Table 3).")
+    # Nor is a short chunk that only points at one quoted whole.
+    q = analyse_question("What are the side effects of atorvastatin?", drugs=["atorvastatin"])
+    pointer = _short_hit(
+        "t#1", "atorvastatin — Adverse Reactions", "Table 1 summarizes adverse reactions.", 0.4
+    )
+    assert _composer().compose_section("fda_label", q, [pointer]).abstained
 
 
 def test_a_storage_question_quotes_what_says_how_to_store_it_and_the_same_sentence_once() -> None:
