@@ -63,10 +63,10 @@ INTENT_EVIDENCE: dict[str, frozenset[str]] = {
         "dose": "dose doses dosage dosing dosed mg titration",
         "interaction": "interaction interactions interact concomitant coadministration coadministered",
         "pregnancy": "pregnancy pregnant fetal fetus lactation breastfeeding milk",
-        # Who should not take a drug, and what to watch for with it, are said as such: "Warfarin is a
-        # commonly used anticoagulant" does not answer what its contraindications are.
+        # Who should not take a drug is said as such: "Warfarin is a commonly used anticoagulant" does not
+        # answer what its contraindications are. (Not the warning intent: its cue "risk" also reads a
+        # population, "for people at risk for Alzheimer's disease", whose trial need not say "risk".)
         "contraindication": "contraindication contraindications contraindicated avoid avoided",
-        "warning": "warning warnings risk risks caution serious hazard toxicity safety adverse harms",
         # What a product looks like, what is in it and how it is kept are said by its label; an abstract or
         # guideline that names the drug answers them only if it speaks of them ("what does memantine look
         # like" is not answered by "A single dosage of memantine had no significant effect on …").
