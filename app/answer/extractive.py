@@ -344,9 +344,9 @@ class ExtractiveComposer:
             return DraftSection(key=key, statements=context, abstained=True, message=message)
         candidates = self.candidates(key, q, qualified, audience)
         if q.intents and set(q.intents) <= SAID_IN_WORDS:
-            # How a product is stored, or what it holds, is said in those words ("Store at 20° to 25°C");
-            # when some sentence says it, the section's other sentences ("Each capsule contains: 500 mg
-            # amoxicillin", "Use safety closures when dispensing") are not the answer.
+            # How a product is stored is said in those words ("Store at 20° to 25°C"): when some sentence
+            # says it, the section's other sentences ("Each capsule contains: 500 mg amoxicillin", "Use
+            # safety closures when dispensing") are not the answer.
             candidates = [c for c in candidates if c.features["cue"] > 0] or candidates
         chosen = mmr(candidates, self.settings.statements_per_section, self.settings.mmr_lambda)
         best = qualified[0]
@@ -359,7 +359,6 @@ class ExtractiveComposer:
             statements += [DraftStatement(text=c.text, keys=[c.key]) for c in chosen]
             return DraftSection(key=key, statements=statements[: self.settings.statements_per_section])
         if not chosen:
-            whole = _short_answer(qualified[0])
             if whole is not None:
                 # The passage the model chose is itself the answer, too short to hold a sentence
                 # ("Color - WHITE, Shape - ROUND, …"): quoted whole, verbatim — with the other selected

@@ -4,12 +4,14 @@ Both composers get the same selected evidence. With the learned relevance model 
 ``answer.selection = "learned"``): every hit gets P(it answers the question) from ``relevance.py``; the
 section answers only when its best hit reaches the section's calibrated threshold
 (``answer.answer_threshold_<section>``, the operating point chosen on the train split for ≥ 0.95 abstention
-on unanswerable sections — see the model card); it keeps the hits within ``answer.keep_ratio`` of the best,
-most probable first, and in the label section the rest of a chosen label section when retrieved (chunks
-are cuts of one section; ``SIBLING_SHARE``) and the chunks either side of the best, retrieved or not
-(``NEIGHBOUR_CHUNKS``). A guideline or research passage that never speaks of what a
-drug question asks for (side effects, dose, interactions, pregnancy, what the product looks like, what is in
-it, how it is stored) cannot answer it (``INTENT_EVIDENCE``), nor can a label whose passages are about
+on unanswerable sections — see the model card; when none does, a chunk of the asked drug's own label section
+for what is asked that holds the question's other focus terms does, ``own_answer``); it keeps the hits
+within ``answer.keep_ratio`` of the best, most probable first, and in the label section the rest of a chosen
+label section when retrieved (chunks are cuts of one section; ``SIBLING_SHARE``) and the chunks either side
+of the best, retrieved or not (``NEIGHBOUR_CHUNKS``). A guideline or research passage that never speaks of
+what a drug question asks for (side effects, dose, interactions, pregnancy, contraindications, what the
+product looks like, what is in it, how it is stored) cannot answer it (``INTENT_EVIDENCE``), nor can a label
+whose passages are about
 another dosage form than the one asked (``form_fits``: the oral solution's dosing for "prednisolone eye
 drops"). A label of a combination product (hydrocodone and acetaminophen) does not answer a question about
 one of its ingredients when a label of the asked drug alone was retrieved (``other_ingredients``). A qualifier
@@ -157,9 +159,8 @@ class Selector:
             # The asked drug's own label section for what is asked answers a question that asks nothing
             # more ("What are the side effects of atorvastatin?" and its Adverse Reactions): when no hit
             # reaches the section's threshold, it does, whatever the model's P, which weighs the chunk's
-            # wording (a table's rows).
-            # Not what a product looks like, holds or how it is kept: that differs by product, and the
-            # model's P says which products' passages answer.
+            # wording (a table's rows). Not what a product looks like, holds or how it is kept: that
+            # differs by product, and the model's P says which products' passages answer.
             probs = [max(p, floor) if own_answer(h, q) else p for p, h in zip(probs, hits, strict=True)]
         if key == "fda_label" and q.forms:
             # A label passage about another dosage form of the drug (its oral solution, for a question
