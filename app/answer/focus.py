@@ -83,6 +83,13 @@ NOT_IN_CLASS: tuple[str, ...] = ("piprazole", "teduglutide")
 _READ_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")  # a word as ``tokens`` reads it
 
 
+def _replace_words(text: str, words: Mapping[str, str]) -> str:
+    """``text`` with each word (as ``tokens`` reads it, lower-cased) found in ``words`` replaced by it."""
+    if not words:
+        return text
+    return _READ_WORD.sub(lambda m: words.get(m.group(0).lower(), m.group(0)), text)
+
+
 @dataclass(frozen=True)
 class FocusEntities:
     """The entities of one question. Every list is in question order, without repeats."""
@@ -99,9 +106,7 @@ class FocusEntities:
     def read_as(self, text: str) -> str:
         """``text`` with each misspelt word as the focus reading read it ("calciun" → calcium, "whate" →
         what), so a question's intent and terms are read from what was meant."""
-        if not self.corrected:
-            return text
-        return _READ_WORD.sub(lambda m: self.corrected.get(m.group(0).lower(), m.group(0)), text)
+        return _replace_words(text, self.corrected)
 
     def search_text(self, text: str, doc_freq: DocFreq) -> str:
         """``text`` as the passages are searched for it: a drug's name misspelt so that no passage holds it
@@ -110,9 +115,7 @@ class FocusEntities:
         word a correction may misread ("CGRPs" is not "corps")."""
         drug_words = {part for d in self.drugs for part in d.split()}
         fixes = {w: c for w, c in self.corrected.items() if c in drug_words and _unseen(w, doc_freq)}
-        if not fixes:
-            return text
-        return _READ_WORD.sub(lambda m: fixes.get(m.group(0).lower(), m.group(0)), text)
+        return _replace_words(text, fixes)
 
     @property
     def single_drug(self) -> str | None:

@@ -148,20 +148,20 @@ class Selector:
             hits = asked or hits
         # The qualifier is the composer's to judge (it shows context when no passage says it).
         probs = self.model.score(key, replace(q, qualifiers=[], qualifier_text=[]), hits, idf)
-        floor = threshold(self.settings, key)
+        least = threshold(self.settings, key)
         if (
             key == "fda_label"
             and q.drugs
             and q.intent_sections
             and not asks_of_product(q)
-            and max(probs, default=0.0) < floor
+            and max(probs, default=0.0) < least
         ):
             # The asked drug's own label section for what is asked answers a question that asks nothing
             # more ("What are the side effects of atorvastatin?" and its Adverse Reactions): when no hit
             # reaches the section's threshold, it does, whatever the model's P, which weighs the chunk's
             # wording (a table's rows). Not what a product looks like, holds or how it is kept: that
             # differs by product, and the model's P says which products' passages answer.
-            probs = [max(p, floor) if own_answer(h, q) else p for p, h in zip(probs, hits, strict=True)]
+            probs = [max(p, least) if own_answer(h, q) else p for p, h in zip(probs, hits, strict=True)]
         if key == "fda_label" and q.forms:
             # A label passage about another dosage form of the drug (its oral solution, for a question
             # about eye drops) cannot answer; one that names no form may.
