@@ -41,6 +41,8 @@ _HEADING = re.compile(
 )  # "8.1 PREGNANCY Risk…", "INDICATIONS AND USAGE Naltrexone…"
 _NUMBERED = re.compile(r"^\d+(?:\.\d+)+\s+(?:[A-Z][a-z]+(?:\s+[A-Za-z]+){0,4}\s+)?(?=[A-Z])")
 _MARKUP = re.compile(r"^(?:[#>*\-•–]+\s*)+|\*\*|__")
+# A heading on a line of its own before the sentence ("Directions\ndo not take more than directed …").
+_HEADING_LINE = re.compile(r"^[A-Z][^\W\d]*(?:[ \t]+[^\W\d]+){0,3}[ \t]*\n\s*(?=\S)")
 
 
 # A structured abstract's section label ("OBJECTIVE:", "Results:") or a snippet's cut-off one ("JECTIVE:").
@@ -172,6 +174,9 @@ def trim(sentence: str) -> str:
     s = sentence.strip()
     s = _MARKUP.sub("", s).strip()
     s = s.replace("**", "")
+    m = _HEADING_LINE.match(s)
+    if m and len(s) - m.end() > 40:
+        s = s[m.end() :]
     m = _HEADING.match(s)
     if m and len(s) - m.end() > 40:
         s = s[m.end() :]

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from app.schema import CITABLE_FIELDS, CorpusRecord, Passage, Span
 
-# 3: research sentence spans start after a structured-abstract label; 4: guideline tables as row sentences
-CHUNKER_VERSION = 4
+# 3: research sentence spans start after a structured-abstract label; 4: guideline tables as row sentences;
+# 5: label tables too, a data first row said as a row
+CHUNKER_VERSION = 5
 
 # Abbreviations after which a period does not end a sentence (lower-cased, without the period). Units
 # ("mg", "mL") are deliberately absent: label sentences often end with a dose.

@@ -60,15 +60,12 @@ def passages_from_records(
 
 
 def repaired(record: CorpusRecord) -> CorpusRecord:
-    """A research record with its text trimmed to whole words and sentences (``repair.repair_fragments``), a
-    guideline with its Markdown tables said one sentence per row (``repair.table_sentences``); label records
-    as they are. Done at build time, so the shipped data stays as its source gave it."""
-    if record.source_type == "research":
-        text = repair_fragments(record.text)
-    elif record.source_type == "guideline":
-        text = table_sentences(record.text)
-    else:
-        return record
+    """A research record with its text trimmed to whole words and sentences (``repair.repair_fragments``); a
+    guideline or label with its Markdown tables (the labels extracted from PDFs keep theirs: an OTC label's
+    "Directions") said one sentence per row (``repair.table_sentences``). Done at build time, so the shipped
+    data stays as its source gave it."""
+    repair = repair_fragments if record.source_type == "research" else table_sentences
+    text = repair(record.text)
     return record if text == record.text else record.model_copy(update={"text": text})
 
 

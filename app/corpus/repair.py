@@ -204,26 +204,39 @@ def repair_fragments(text: str) -> str:
     return out if out.strip() else text
 
 
-# -- guideline tables ---------------------------------------------------------------------------------------
+# -- Markdown tables (guidelines, and labels extracted from PDFs) --------------------------------------------
 
 _TABLE_LINE = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_RULE = re.compile(r"^\s*\|?(?:\s*:?-{3,}:?\s*\|)+\s*:?(?:-{3,}:?)?\s*$")
 _CELL_MARKUP = re.compile(r"\*\*|__|`")
+_CELL_ESCAPE = re.compile(r"\\([^\w\s])")  # Markdown's escaped punctuation: "D\&C", "\[95% CI]"
+# A first row that is itself data, not column names: a cell that says a whole direction ("take 2 tablets
+# every 4-6 hours while symptoms last, not more than 12 tablets in 24 hours"), or numbers with words in every
+# cell ("250 mg Capsule | NDC 81964-225-01 | Bottles of 100"; a score's bare "3" is a column name).
+HEADER_CELL_WORDS = 8
 _CELL_BREAK = re.compile(r"\s*<br\s*/?>\s*", re.IGNORECASE)
-_EMPTY_CELLS = frozenset({"-", "–", "—"})
+_EMPTY_CELLS = frozenset({"-", "–", "—", "•"})
 
 
 def _cells(line: str) -> list[str]:
     inner = line.strip().removeprefix("|").removesuffix("|")
     cells = [_CELL_BREAK.sub(", ", _CELL_MARKUP.sub("", c)).strip() for c in inner.split("|")]
-    return [" ".join(c.split()) for c in cells]
+    return [" ".join(_CELL_ESCAPE.sub(r"\1", c).split()) for c in cells]
+
+
+def _is_data(header: list[str]) -> bool:
+    cells = [c for c in header if c and c not in _EMPTY_CELLS]
+    return bool(cells) and (
+        any(len(c.split()) > HEADER_CELL_WORDS for c in cells)
+        or all(re.search(r"\d", c) and re.search(r"[^\W\d_]", c) for c in cells)
+    )
 
 
 def _row_sentence(header: list[str], row: list[str]) -> str:
     """One table row as one sentence: "Grade II — West Haven Criteria: Overt; Clinical Features: Lethargy,
     asterixis." The first cell is the row's subject; the others are named by their column (a cell under an
     empty header stands alone); empty cells are left out."""
-    subject = row[0] if row and row[0] not in _EMPTY_CELLS else ""
+    subject = row[0].rstrip(":").strip() if row and row[0] not in _EMPTY_CELLS else ""
     parts = []
     for i, cell in enumerate(row[1:], start=1):
         if not cell or cell in _EMPTY_CELLS:
@@ -234,6 +247,8 @@ def _row_sentence(header: list[str], row: list[str]) -> str:
     sentence = f"{subject} — {body}" if subject and body else subject or body
     if not sentence:
         return ""
+    # Said as a sentence of its own: capitalised ("children 6 to 11 years" would not start one) and ended.
+    sentence = sentence[0].upper() + sentence[1:]
     return sentence if _TERMINAL.search(sentence) else f"{sentence}."
 
 
@@ -241,8 +256,9 @@ def table_sentences(text: str) -> str:
     """``text`` with every Markdown table (a header row, a ``|---|`` rule, body rows) rewritten as one
     sentence per body row, each naming its columns ("Drug: Lactulose; Dose: 15–30 mL PO every 1–2 hours."):
     a row can then be quoted, verbatim from the stored text, as a readable statement, where a raw
-    ``| … | … |`` line never could. The first column is the row's subject and is said first, unnamed.
-    Text outside tables is unchanged."""
+    ``| … | … |`` line never could. The first column is the row's subject and is said first, unnamed; a
+    first row that is data (``_is_data``) names no columns and is a row itself. Text outside tables is
+    unchanged."""
     lines = text.split("\n")
     out: list[str] = []
     i = 0
@@ -254,6 +270,10 @@ def table_sentences(text: str) -> str:
             continue
         header = _cells(lines[i])
         i += 2
+        if _is_data(header):
+            # No column names: the first row is said like the others.
+            out.append(_row_sentence([], header))
+            header = []
         while i < len(lines) and _TABLE_LINE.match(lines[i]):
             sentence = _row_sentence(header, _cells(lines[i]))
             if sentence:

@@ -172,3 +172,67 @@ def test_table_rows_become_quotable_sentences_of_the_guideline_passage() -> None
     assert any(s.startswith("Grade II — West Haven Criteria: Overt") for s in quotable)
     for s in p.sentence_texts():
         assert s in fixed.text  # verbatim from the stored (repaired) text
+
+
+# An OTC label's "Directions" as the PDF extraction left them: the table has no column names, its first row
+# is data (a whole direction in a cell); a second table names them.
+LABEL_DIRECTIONS = (
+    "Directions\n"
+    "do not take more than directed (see overdose warning)\n"
+    "\n"
+    "| adults and children 12 years and over | take 2 tablets every 4-6 hours while symptoms last, "
+    "not more than 12 tablets in 24 hours |\n"
+    "| ------------------------------------- | ------------------------------------------------- |\n"
+    "| children 6 to 11 years | take 1 tablet every 4-6 hours while symptoms last, not more than 5 tablets "
+    "in 24 hours |\n"
+    "| children under 6 years | do not use |\n"
+    "\n"
+    "| Color | Dyes |\n"
+    "| --- | --- |\n"
+    "| 1 mg: | D\\&C Red No. 6 Barium Lake |\n"
+    "| • | \\[see USP Controlled Room Temperature] |"
+)
+
+
+def test_a_label_table_without_column_names_is_said_row_by_row_from_its_first_row() -> None:
+    assert table_sentences(LABEL_DIRECTIONS) == (
+        "Directions\n"
+        "do not take more than directed (see overdose warning)\n"
+        "\n"
+        "Adults and children 12 years and over — take 2 tablets every 4-6 hours while symptoms last, "
+        "not more than 12 tablets in 24 hours.\n"
+        "Children 6 to 11 years — take 1 tablet every 4-6 hours while symptoms last, not more than 5 tablets "
+        "in 24 hours.\n"
+        "Children under 6 years — do not use.\n"
+        "\n"
+        "1 mg — Dyes: D&C Red No. 6 Barium Lake.\n"  # a subject's colon and Markdown's escapes dropped
+        "Dyes: [see USP Controlled Room Temperature]."  # a bullet is no subject
+    )
+    # Numbers with words in every cell are a data row; a score's bare numbers are column names.
+    products = "| 250 mg Capsule | NDC 81964-225-01 |\n| --- | --- |\n| 500 mg Capsule | NDC 81964-205-01 |"
+    assert table_sentences(products) == (
+        "250 mg Capsule — NDC 81964-225-01.\n500 mg Capsule — NDC 81964-205-01."
+    )
+    score = "| SpO2 Scale 2 | 3 | 0 |\n| --- | --- | --- |\n| SpO2 (%) | ≤ 83 | 88–92 |"
+    assert table_sentences(score) == "SpO2 (%) — 3: ≤ 83; 0: 88–92."
+
+
+def test_label_table_rows_become_quotable_sentences_and_the_heading_line_is_not_quoted() -> None:
+    record = CorpusRecord.model_validate(
+        {
+            "id": "label:pdf-x:dosage-and-administration",
+            "source_type": "fda_label",
+            "title": "Acetaminophen — Dosage and Administration",
+            "section": "Dosage and Administration",
+            "text": LABEL_DIRECTIONS,
+        }
+    )
+    fixed = repaired(record)
+    assert "|" not in fixed.text
+    assert fixed.text != record.text
+    (p,) = chunk_record(fixed, ChunkParams(min_words=1))
+    quotable = [trim(s) for s in p.sentence_texts() if is_clean(trim(s))]
+    assert quotable[0].startswith("Adults and children 12 years and over — take 2 tablets")
+    assert not any(s.startswith("Directions") for s in quotable)  # "Directions\ndo not take …": a heading
+    for s in p.sentence_texts():
+        assert s in fixed.text  # verbatim from the stored (repaired) text
