@@ -41,6 +41,8 @@ _HEADING = re.compile(
 )  # "8.1 PREGNANCY Risk…", "INDICATIONS AND USAGE Naltrexone…"
 _NUMBERED = re.compile(r"^\d+(?:\.\d+)+\s+(?:[A-Z][a-z]+(?:\s+[A-Za-z]+){0,4}\s+)?(?=[A-Z])")
 _MARKUP = re.compile(r"^(?:[#>*\-•–]+\s*)+|\*\*|__")
+# A numbered list item's number ("2. Known hypersensitivity …").
+_LIST_MARK = re.compile(r"^\(?\d{1,2}[.)]\s+(?=[A-Z])")
 # A heading on a line of its own before the sentence ("Directions\ndo not take more than directed …").
 _HEADING_LINE = re.compile(r"^[A-Z][^\W\d]*(?:[ \t]+[^\W\d]+){0,3}[ \t]*\n\s*(?=\S)")
 
@@ -173,6 +175,7 @@ def trim(sentence: str) -> str:
     """Drop a leading section heading, abstract label, Markdown and bullets; the rest is left verbatim."""
     s = sentence.strip()
     s = _MARKUP.sub("", s).strip()
+    s = _LIST_MARK.sub("", s)
     s = s.replace("**", "")
     m = _HEADING_LINE.match(s)
     if m and len(s) - m.end() > 40:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from app.schema import CITABLE_FIELDS, CorpusRecord, Passage, Span
 
 # 3: research sentence spans start after a structured-abstract label; 4: guideline tables as row sentences;
-# 5: label tables too, a data first row said as a row
-CHUNKER_VERSION = 5
+# 5: label tables too, a data first row said as a row; 6: a numbered list's "1." at a line's start ends
+# no sentence
+CHUNKER_VERSION = 6
 
 # Abbreviations after which a period does not end a sentence (lower-cased, without the period). Units
 # ("mg", "mL") are deliberately absent: label sentences often end with a dose.
@@ -69,6 +70,7 @@ _ABBREV = {
 # character that can start a sentence. A blank line or a bullet also ends a sentence.
 _BOUNDARY = re.compile(r"([.!?])[\"'”’)\]]*(\s+)(?=[\"'“‘(\[]?[A-Z0-9•\-–])|\n\s*\n|\n(?=\s*[•\-–*]\s)")
 _WORD = re.compile(r"\S+")
+_LIST_NUMBER = re.compile(r"\(?\d{1,2}")
 
 
 def _is_abbreviation(text: str, dot_pos: int) -> bool:
@@ -85,12 +87,19 @@ def _is_abbreviation(text: str, dot_pos: int) -> bool:
     return len(token) == 1 and token.isalpha()
 
 
+def _is_list_number(text: str, dot_pos: int) -> bool:
+    """True when the period at ``dot_pos`` follows a numbered list's number at the start of a line ("…
+    patients with:\n\n1. Severe renal impairment …"): the item's sentence starts there, not after it."""
+    line_start = text.rfind("\n", 0, dot_pos) + 1
+    return _LIST_NUMBER.fullmatch(text[line_start:dot_pos].strip()) is not None
+
+
 def split_sentences(text: str) -> list[Span]:
     """Sentence spans of ``text`` (offsets into it), whitespace trimmed, none empty."""
     spans: list[Span] = []
     start = 0
     for m in _BOUNDARY.finditer(text):
-        if m.group(1) == "." and _is_abbreviation(text, m.start(1)):
+        if m.group(1) == "." and (_is_abbreviation(text, m.start(1)) or _is_list_number(text, m.start(1))):
             continue
         end = m.start(2) if m.group(2) is not None else m.start()
         _append_trimmed(text, start, end, spans)

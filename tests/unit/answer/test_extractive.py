@@ -353,3 +353,39 @@ def test_a_storage_question_quotes_what_says_how_to_store_it_and_the_same_senten
     second = _short_hit("b#0", "amoxicillin — How Supplied", other, 0.5)
     section = _composer().compose_section("fda_label", q, [first, second])
     assert [s.text for s in section.statements] == ["Store at 20° to 25°C (68° to 77°F) in a dry place."]
+
+
+def test_a_numbered_lists_lead_in_is_quoted_with_its_first_item_and_passes_the_guard() -> None:
+    from app.answer.draft import Draft
+    from app.answer.guard import guard
+    from app.schema import Backend
+
+    text = (
+        "CONTRAINDICATIONS\n\nMetformin hydrochloride tablets are contraindicated in patients with:\n\n"
+        "1. Severe renal impairment (eGFR below 30 mL/min/1.73 m2).\n"
+        "2. Known hypersensitivity to metformin hydrochloride.\n"
+        "3. Acute or chronic metabolic acidosis, including diabetic ketoacidosis, with or without coma."
+    )
+    passage = Passage(
+        id="label:met:contraindications#0",
+        record_id="label:met:contraindications",
+        text=text,
+        source_type="fda_label",
+        section="Contraindications",
+        drug="Metformin Hydrochloride",
+        sentences=split_sentences(text),
+    )
+    hit = Hit(passage=passage, score=1.0, cosine=0.5, relevance=0.9, drug_match=True)
+    q = analyse_question("What are the contraindications of metformin?", drugs=["metformin"])
+    section = _composer().compose_section("fda_label", q, [hit])
+    quoted = [s.text for s in section.statements]
+    assert quoted[0] == (
+        "Metformin hydrochloride tablets are contraindicated in patients with: Severe renal impairment "
+        "(eGFR below 30 mL/min/1.73 m2)."
+    )
+    assert not any(s == "1." or s[:2] in {"1.", "2.", "3."} for s in quoted)  # no list number quoted
+    sections, _refs, counts = guard(
+        Draft(sections=[section], backend=Backend(composer="extractive")), {passage.id: passage}
+    )
+    assert [s.text for s in sections[0].statements] == quoted  # each is supported by what it cites
+    assert counts.statements_out == len(quoted)

@@ -40,6 +40,21 @@ def test_bullets_and_blank_lines_end_sentences() -> None:
     assert got == ["Adverse reactions:", "• nausea", "• headache", "See below"]
 
 
+def test_a_numbered_list_items_number_starts_its_sentence() -> None:
+    text = (
+        "Metformin is contraindicated in patients with:\n\n1. Severe renal impairment.\n"
+        "2. Known hypersensitivity to metformin. Take 10. Then stop."
+    )
+    got = [text[s.start : s.end] for s in split_sentences(text)]
+    assert got == [
+        "Metformin is contraindicated in patients with:",
+        "1. Severe renal impairment.",
+        "2. Known hypersensitivity to metformin.",
+        "Take 10.",  # a number ending a sentence mid-line is no list item
+        "Then stop.",
+    ]
+
+
 def test_long_record_splits_on_sentence_boundaries_with_stable_ids_and_metadata() -> None:
     sentence = (
         "Naltrexone blocks the effects of opioids for about twenty four hours after a dose of fifty mg. "
