@@ -119,6 +119,20 @@ COSINE_SHARE = 0.2
 # Intents whose answer always says the intent's own words (storage: "store", "temperature"…): see
 # ``ExtractiveComposer.compose_section``.
 SAID_IN_WORDS = frozenset({"storage"})
+# A strength as written in a question or a label ("25 mg", "1gm", "0.5 mg/mL" → "25 mg", "1 g", "0.5 mg").
+_STRENGTH = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(mg|mcg|µg|g|gm|grams?|units?)\b", re.IGNORECASE)
+_UNIT = {"gm": "g", "gram": "g", "grams": "g", "µg": "mcg", "unit": "units"}
+
+
+def strengths(text: str) -> set[tuple[str, str]]:
+    """The strengths ``text`` names, as (number, unit) with the unit's common spelling."""
+    out = set()
+    for m in _STRENGTH.finditer(text):
+        unit = m.group(2).lower()
+        out.add((m.group(1), _UNIT.get(unit, unit)))
+    return out
+
+
 # A quotable sentence's score: these weights times what ``ExtractiveComposer.candidates`` measures of it —
 # its share of the question's terms, of the asked intent's cue words (two are enough) and of the focus
 # terms; its passage's P(answers); whether the passage is the label section for what is asked (or, for a
@@ -356,6 +370,13 @@ class ExtractiveComposer:
             # says it, the section's other sentences ("Each capsule contains: 500 mg amoxicillin", "Use
             # safety closures when dispensing") are not the answer.
             candidates = [c for c in candidates if c.features["cue"] > 0] or candidates
+        asked = strengths(q.text)
+        if asked and "appearance" in q.intents:
+            # "What does spironolactone 25 mg pill look like": the 50 mg tablet's description is another
+            # product's, not the answer; a sentence naming the asked strength (or none) is.
+            candidates = [
+                c for c in candidates if not (named := strengths(c.text)) or named & asked
+            ] or candidates
         chosen = mmr(candidates, self.settings.statements_per_section, self.settings.mmr_lambda)
         best = qualified[0]
         whole = _short_answer(best)

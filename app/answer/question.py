@@ -210,6 +210,8 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 # What a question may ask of the product itself (what it looks like, what is in it, how it is kept): its
 # label says it; an abstract or guideline rarely does.
 PRODUCT_INTENTS = frozenset({"appearance", "ingredients", "storage"})
+# A strength as a product is named by it ("25 mg", "1gm", "0.5 mcg").
+_WRITTEN_STRENGTH = re.compile(r"\d+(?:\.\d+)?\s*(?:mgs?|mcg|g|gm|mil+[aie]?grams?)\b")
 
 
 def asks_of_product(q: QuestionInfo) -> bool:
@@ -406,6 +408,12 @@ def analyse_question(
     for word in qualifier_text:
         asked = asked.replace(word, " ")
     intents = [name for name, (cues, _) in INTENTS.items() if any(re.search(c, asked) for c in cues)]
+    if "dose" in intents and set(intents) & PRODUCT_INTENTS:
+        # "What does spironolactone 25 mg look like?" names the product by its strength; it asks no dose
+        # ("fluoxetine what mgs are available" asks which strengths: a dose question).
+        unnamed = _WRITTEN_STRENGTH.sub(" ", asked)
+        if not any(re.search(c, unnamed) for c in INTENTS["dose"][0]):
+            intents.remove("dose")
     if set(intents) <= {"administration"} and len(drug_keys) >= 2 and _TWO_DRUGS.search(asked):
         intents.append("interaction")  # "can i take metamucil with ciprofloxacin?"
     if not intents and _asks_identity(asked):

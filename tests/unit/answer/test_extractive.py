@@ -389,3 +389,25 @@ def test_a_numbered_lists_lead_in_is_quoted_with_its_first_item_and_passes_the_g
     )
     assert [s.text for s in sections[0].statements] == quoted  # each is supported by what it cites
     assert counts.statements_out == len(quoted)
+
+
+def test_an_appearance_question_naming_a_strength_is_not_answered_with_another_strengths_tablet() -> None:
+    text = (
+        "Tablets: 25 mg, 50 mg, and 100 mg ( 3 ).\n"
+        "Tablets: 50 mg oval, white to off-white, scored, convex, coated, debossed with 853 on one side.\n"
+        "Tablets: 25 mg round, white to off-white, convex, coated, debossed with 852 on one side."
+    )
+    passage = Passage(
+        id="label:spiro:dosage-forms-and-strengths#0",
+        record_id="label:spiro:dosage-forms-and-strengths",
+        text=text,
+        source_type="fda_label",
+        section="Dosage Forms and Strengths",
+        drug="Spironolactone",
+        sentences=split_sentences(text),
+    )
+    hit = Hit(passage=passage, score=1.0, cosine=0.5, relevance=0.8, drug_match=True)
+    q = analyse_question("what does spironolactone 25 mg pill look like", drugs=["spironolactone"])
+    quoted = [s.text for s in _composer().compose_section("fda_label", q, [hit]).statements]
+    assert any("25 mg round" in s for s in quoted)
+    assert not any("50 mg oval" in s for s in quoted)

@@ -180,3 +180,13 @@ def test_what_a_drug_may_make_worse_is_a_warning_but_a_disease_exacerbation_is_n
     assert "warning" in q.intents
     assert "warnings and precautions" in q.intent_sections
     assert "warning" not in analyse_question("Does roflumilast reduce COPD exacerbations?").intents
+
+
+def test_a_strength_naming_the_product_asks_no_dose() -> None:
+    from app.answer.question import asks_of_product
+
+    looks = analyse_question("what does spironolactone 25 mg pill look like", drugs=["spironolactone"])
+    assert looks.intents == ["appearance"]
+    assert asks_of_product(looks)  # so research and guidelines do not answer it
+    assert analyse_question("what size doses of metformin are available?").intents == ["dose", "appearance"]
+    assert analyse_question("what is the dose of metformin 500 mg").intents == ["dose"]
