@@ -74,6 +74,7 @@ _SEPARATOR = re.compile(
 )
 # A sentence that announces a list ("The following are the most common adverse reactions … by indication.")
 # says nothing without it: when the list's items follow as bullets, the announcement is not quoted alone.
+_WORD_RE = re.compile(r"[\w'-]+")
 _ANNOUNCES = re.compile(r"\bthe following\b", re.IGNORECASE)
 _BULLET = ("-", "•", "*", "–")
 _LEADING_ELLIPSIS = re.compile(r"^(?:\.\.\.|…)\s*")
@@ -370,6 +371,27 @@ class ExtractiveComposer:
             # says it, the section's other sentences ("Each capsule contains: 500 mg amoxicillin", "Use
             # safety closures when dispensing") are not the answer.
             candidates = [c for c in candidates if c.features["cue"] > 0] or candidates
+        if "interaction" in q.intents:
+            # "Does omeprazole interact with clopidogrel?": the omeprazole label's sentences about
+            # methotrexate or warfarin do not answer it; one naming clopidogrel may. When no passage names
+            # the other asked drug, the section says so and shows what its passages do cover, as context.
+            own = {h.passage.id: set(analyze(h.passage.drug or h.passage.title or "")) for h in qualified}
+            asked_drugs = {w for d in q.drugs for w in analyze(d)}
+            partners = {c.key: asked_drugs - own.get(c.key, set()) for c in candidates}
+            naming = [c for c in candidates if not partners[c.key] or partners[c.key] & c.terms]
+            missing = partners[candidates[0].key] if candidates else set()
+            said = any(missing & set(analyze(h.passage.text)) for h in qualified)
+            if candidates and not naming and not said:
+                words = [w for w in dict.fromkeys(_WORD_RE.findall(q.text)) if set(analyze(w)) & missing]
+                partner = " or ".join(f"“{w}”" for w in words) or "the other drug"
+                context = []
+                if key in CONTEXT_SECTIONS:
+                    chosen = mmr(candidates, 2, self.settings.mmr_lambda)
+                    context = [DraftStatement(text=c.text, keys=[c.key], context=True) for c in chosen]
+                template = "qualifier_missing" if context else "qualifier_missing_no_context"
+                message = self.messages[template].format(source=SECTION_NOUNS[key], qualifier=partner)
+                return DraftSection(key=key, statements=context, abstained=True, message=message)
+            candidates = naming or candidates
         asked = strengths(q.text)
         if asked and "appearance" in q.intents:
             # "What does spironolactone 25 mg pill look like": the 50 mg tablet's description is another

@@ -411,3 +411,44 @@ def test_an_appearance_question_naming_a_strength_is_not_answered_with_another_s
     quoted = [s.text for s in _composer().compose_section("fda_label", q, [hit]).statements]
     assert any("25 mg round" in s for s in quoted)
     assert not any("50 mg oval" in s for s in quoted)
+
+
+def _omeprazole_interactions(text: str) -> Hit:
+    passage = Passage(
+        id="label:ome:drug-interactions#0",
+        record_id="label:ome:drug-interactions",
+        text=text,
+        source_type="fda_label",
+        section="Drug Interactions",
+        drug="Omeprazole",
+        title="Omeprazole — Drug Interactions",
+        sentences=split_sentences(text),
+    )
+    return Hit(passage=passage, score=1.0, cosine=0.5, relevance=0.8, drug_match=True)
+
+
+def test_an_interaction_answer_names_the_other_drug_or_says_the_label_does_not() -> None:
+    q = analyse_question("Does omeprazole interact with clopidogrel?", drugs=["omeprazole", "clopidogrel"])
+    assert "interaction" in q.intents
+    hit = _omeprazole_interactions(
+        "Omeprazole reduces the pharmacological activity of clopidogrel; avoid concomitant use with "
+        "clopidogrel. No formal drug interaction studies of high-dose methotrexate with omeprazole have "
+        "been conducted. "
+        "Omeprazole interactions with warfarin increase the INR and prothrombin time."
+    )
+    section = _composer().compose_section("fda_label", q, [hit])
+    assert not section.abstained
+    assert [s.text for s in section.statements] == [
+        "Omeprazole reduces the pharmacological activity of clopidogrel; avoid concomitant use with "
+        "clopidogrel."
+    ]
+    silent = _omeprazole_interactions(
+        "No formal drug interaction studies of high-dose methotrexate with omeprazole have been conducted. "
+        "Omeprazole interactions with warfarin increase the INR and prothrombin time."
+    )
+    section = _composer().compose_section("fda_label", q, [silent])
+    assert section.abstained
+    assert section.message is not None
+    assert "“clopidogrel”" in section.message
+    assert section.statements  # what the passages do cover, shown as context, not as an answer
+    assert all(s.context for s in section.statements)
