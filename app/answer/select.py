@@ -10,7 +10,8 @@ within ``answer.keep_ratio`` of the best, most probable first, and in the label 
 label section when retrieved (chunks are cuts of one section; ``SIBLING_SHARE``) and the chunks either side
 of the best, retrieved or not (``NEIGHBOUR_CHUNKS``). A guideline or research passage that never speaks of
 what a drug question asks for (side effects, dose, interactions, pregnancy, contraindications, what the
-product looks like, what is in it, how it is stored) cannot answer it (``INTENT_EVIDENCE``), nor can a label
+product looks like, what is in it, how it is stored) cannot answer it (``INTENT_EVIDENCE``), nor can a study
+in animals unless the question asks of them (``ANIMALS``), nor can a label
 whose passages are about
 another dosage form than the one asked (``form_fits``: the oral solution's dosing for "prednisolone eye
 drops"). A label of a combination product (hydrocodone and acetaminophen) does not answer a question about
@@ -182,6 +183,10 @@ class Selector:
             # by group ("IVCP", "the study group"), so there the passage need only speak of the topic.
             drugs = [] if "comparison" in q.intents else [set(analyze(d)) for d in q.drugs]
             probs = [p if speaks_of(h, drugs, needed) else 0.0 for p, h in zip(probs, hits, strict=True)]
+            if not ANIMALS & set(q.terms):
+                # A dose, harm or interaction found in dogs or rats is not one for patients ("What is the
+                # maximum dose of gabapentin?" is not answered by a trial in dogs undergoing mastectomy).
+                probs = [0.0 if in_animals(h) else p for p, h in zip(probs, hits, strict=True)]
         if audience == "patient":
             # A patient is better served by the label's own words to patients (Medication Guide, Patient
             # Information) when they answer too: among passages of similar relevance, they come first.
@@ -259,6 +264,20 @@ def select_by_floor(key: SectionKey, hits: Sequence[Hit], settings: AnswerSettin
     low = floor(settings, key)
     kept = [h for h in hits if (h.cosine or 0.0) >= low]
     return kept[: settings.passages_per_section]
+
+
+# A study in animals, named in its title or text (a trial "in dogs undergoing mastectomy", "in rats").
+ANIMALS = frozenset(
+    analyze(
+        "dog dogs canine cat cats feline horse horses equine cattle bovine sheep ovine pig pigs swine "
+        "porcine rat rats mouse mice murine rodent rodents rabbit rabbits monkey monkeys"
+    )
+)
+
+
+def in_animals(hit: Hit) -> bool:
+    """Does a research or guideline passage report a study in animals?"""
+    return bool(ANIMALS & set(analyze(f"{hit.passage.title or ''} {hit.passage.text}")))
 
 
 def speaks_of(hit: Hit, drugs: Sequence[set[str]], topic: set[str]) -> bool:

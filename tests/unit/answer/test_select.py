@@ -49,6 +49,27 @@ def test_a_side_effect_question_is_not_answered_by_an_abstract_that_never_speaks
     assert [h.passage.id for h in chosen] in ([], ["pmid:2#0"])
 
 
+def test_a_dose_found_in_animals_does_not_answer_a_patients_dose_question() -> None:
+    selector = Selector(AnswerSettings(), RelevanceModel.load())
+    dogs = _hit(
+        "pmid:3#0",
+        "Twenty dogs undergoing mastectomy were randomized to receive perioperative oral placebo or "
+        "gabapentin (10 mg/kg). Dogs in the gabapentin group received fewer morphine doses.",
+        0,
+    )
+    people = _hit(
+        "pmid:4#0",
+        "Gabapentin doses up to 3600 mg/day were studied in adults with postherpetic neuralgia.",
+        1,
+    )
+    q = analyse_question("What is the maximum dose of gabapentin?", drugs=["gabapentin"])
+    scored = dict((h.passage.id, p) for p, h in selector.scored("research", q, [dogs, people], {}))
+    assert scored["pmid:3#0"] == 0.0
+    assert scored["pmid:4#0"] > 0.0
+    vet = analyse_question("What is the dose of gabapentin for dogs?", drugs=["gabapentin"])
+    assert dict((h.passage.id, p) for p, h in selector.scored("research", vet, [dogs], {}))["pmid:3#0"] > 0.0
+
+
 def test_who_should_not_take_a_drug_is_not_answered_by_an_abstract_that_only_describes_it() -> None:
     selector = Selector(AnswerSettings(), RelevanceModel.load())
     q = analyse_question("What are the contraindications of warfarin?", drugs=["warfarin"])
