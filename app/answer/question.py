@@ -184,6 +184,18 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("dosage and administration", "warnings"),
     ),
     "overdose": ((r"overdos", r"\btoo much\b"), ("overdosage",)),
+    # "How should warfarin be monitored?", "what labs to check on lithium": what to measure and how often is
+    # said where the dose is adjusted ("2.4 Monitoring to Achieve Optimal Anticoagulation"), in the
+    # warnings, or under Laboratory Tests.
+    "monitoring": (
+        (
+            r"\bmonitor",
+            r"\blab(oratory)? (tests?|work|values?)\b",
+            r"\blabs\b",
+            r"\bblood (tests?|work|levels?)\b",
+        ),
+        ("dosage and administration", "warnings and precautions", "precautions", "laboratory tests"),
+    ),
     # "How fast does amlodipine work?": the answer is in its pharmacokinetics (time to peak, onset).
     "onset": (
         (
@@ -293,7 +305,7 @@ _INTENT_WORDS = (
     "ingredients inactive available come comes stop stopping taper lower "
     "compare compared comparison versus vs respect fast quickly soon onset cure cures "
     "mg mgs mcg milligram milligrams temp temperature quit quitting whats class "
-    "am one happen happens happened cause causes caused causing"
+    "am one happen happens happened cause causes caused causing monitor monitored monitoring"
 )
 INTENT_STEMS = frozenset(analyze(_INTENT_WORDS))
 

@@ -56,6 +56,7 @@ INTENT_CUES: dict[str, frozenset[str]] = {
         "storage": "store storage temperature refrigerate room protect light moisture",
         "identity": "indicated used treatment class agent contains tablets capsules",
         "stopping": "discontinue discontinuation taper gradually withdrawal stop reduce",
+        "monitoring": "monitor monitored monitoring measure measured test tests level levels periodically",
     }.items()
 }
 

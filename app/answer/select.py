@@ -78,6 +78,7 @@ INTENT_EVIDENCE: dict[str, frozenset[str]] = {
         "ingredients": "ingredient ingredients inactive excipient excipients gluten lactose gelatin shellac "
         "dye dyes",
         "storage": "store stored storage refrigerate refrigerated refrigeration temperature stability shelf",
+        "monitoring": "monitor monitored monitoring level levels concentration concentrations inr",
     }.items()
 }
 

@@ -190,3 +190,11 @@ def test_a_strength_naming_the_product_asks_no_dose() -> None:
     assert asks_of_product(looks)  # so research and guidelines do not answer it
     assert analyse_question("what size doses of metformin are available?").intents == ["dose", "appearance"]
     assert analyse_question("what is the dose of metformin 500 mg").intents == ["dose"]
+
+
+def test_what_to_monitor_asks_for_the_dosing_and_warning_sections() -> None:
+    q = analyse_question("How should warfarin be monitored?", drugs=["warfarin"])
+    assert q.intents == ["monitoring"]
+    assert {"dosage and administration", "warnings and precautions", "laboratory tests"} <= q.intent_sections
+    assert q.focus == ["warfarin"]  # "monitored" says what is asked, not what about
+    assert analyse_question("Do I need blood tests while taking methotrexate?").intents == ["monitoring"]
