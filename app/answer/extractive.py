@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from app.answer.draft import DraftSection, DraftStatement
-from app.answer.question import PATIENT_SECTIONS, QuestionInfo, in_sections, mentions_near
+from app.answer.question import PATIENT_SECTIONS, QuestionInfo, in_sections, mentions_near, strengths
 from app.answer.relevance import INTENT_CUES, phrase_coverage
 from app.index.lexical import analyze
 from app.schema import SECTION_NOUNS, SECTION_SOURCE, Audience, Hit, SectionKey
@@ -120,18 +120,6 @@ COSINE_SHARE = 0.2
 # Intents whose answer always says the intent's own words (storage: "store", "temperature"…): see
 # ``ExtractiveComposer.compose_section``.
 SAID_IN_WORDS = frozenset({"storage"})
-# A strength as written in a question or a label ("25 mg", "1gm", "0.5 mg/mL" → "25 mg", "1 g", "0.5 mg").
-_STRENGTH = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(mg|mcg|µg|g|gm|grams?|units?)\b", re.IGNORECASE)
-_UNIT = {"gm": "g", "gram": "g", "grams": "g", "µg": "mcg", "unit": "units"}
-
-
-def strengths(text: str) -> set[tuple[str, str]]:
-    """The strengths ``text`` names, as (number, unit) with the unit's common spelling."""
-    out = set()
-    for m in _STRENGTH.finditer(text):
-        unit = m.group(2).lower()
-        out.add((m.group(1), _UNIT.get(unit, unit)))
-    return out
 
 
 # A quotable sentence's score: these weights times what ``ExtractiveComposer.candidates`` measures of it —

@@ -222,8 +222,21 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 # What a question may ask of the product itself (what it looks like, what is in it, how it is kept): its
 # label says it; an abstract or guideline rarely does.
 PRODUCT_INTENTS = frozenset({"appearance", "ingredients", "storage"})
-# A strength as a product is named by it ("25 mg", "1gm", "0.5 mcg").
-_WRITTEN_STRENGTH = re.compile(r"\d+(?:\.\d+)?\s*(?:mgs?|mcg|g|gm|mil+[aie]?grams?)\b")
+# A strength as a product is named by it in a question or a label ("25 mg", "1gm", "0.5 mcg", "40 units").
+WRITTEN_STRENGTH = re.compile(
+    r"(?<![\d.])(\d+(?:\.\d+)?)\s*(mgs?|mcg|µg|g|gm|grams?|mil+[aie]?grams?|units?)\b", re.IGNORECASE
+)
+_UNIT_SPELLING = {"mgs": "mg", "gm": "g", "gram": "g", "grams": "g", "µg": "mcg", "unit": "units"}
+
+
+def strengths(text: str) -> set[tuple[str, str]]:
+    """The strengths ``text`` names, as (number, unit) with the unit's common spelling."""
+    out = set()
+    for m in WRITTEN_STRENGTH.finditer(text):
+        unit = m.group(2).lower()
+        unit = "mg" if unit.startswith("mil") else _UNIT_SPELLING.get(unit, unit)
+        out.add((m.group(1), unit))
+    return out
 
 
 def asks_of_product(q: QuestionInfo) -> bool:
@@ -423,7 +436,7 @@ def analyse_question(
     if "dose" in intents and set(intents) & PRODUCT_INTENTS:
         # "What does spironolactone 25 mg look like?" names the product by its strength; it asks no dose
         # ("fluoxetine what mgs are available" asks which strengths: a dose question).
-        unnamed = _WRITTEN_STRENGTH.sub(" ", asked)
+        unnamed = WRITTEN_STRENGTH.sub(" ", asked)
         if not any(re.search(c, unnamed) for c in INTENTS["dose"][0]):
             intents.remove("dose")
     if set(intents) <= {"administration"} and len(drug_keys) >= 2 and _TWO_DRUGS.search(asked):
