@@ -15,7 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from app.answer.draft import DraftSection, DraftStatement
-from app.answer.question import PATIENT_SECTIONS, QuestionInfo, in_sections, mentions_near, strengths
+from app.answer.question import (
+    PATIENT_SECTIONS,
+    QuestionInfo,
+    in_sections,
+    mentions_near,
+    strengths,
+    words_as_written,
+)
 from app.answer.relevance import INTENT_CUES, phrase_coverage
 from app.index.lexical import analyze
 from app.schema import SECTION_NOUNS, SECTION_SOURCE, Audience, Hit, SectionKey
@@ -74,7 +81,6 @@ _SEPARATOR = re.compile(
 )
 # A sentence that announces a list ("The following are the most common adverse reactions … by indication.")
 # says nothing without it: when the list's items follow as bullets, the announcement is not quoted alone.
-_WORD_RE = re.compile(r"[\w'-]+")
 _ANNOUNCES = re.compile(r"\bthe following\b", re.IGNORECASE)
 _BULLET = ("-", "•", "*", "–")
 _LEADING_ELLIPSIS = re.compile(r"^(?:\.\.\.|…)\s*")
@@ -120,8 +126,6 @@ COSINE_SHARE = 0.2
 # Intents whose answer always says the intent's own words (storage: "store", "temperature"…): see
 # ``ExtractiveComposer.compose_section``.
 SAID_IN_WORDS = frozenset({"storage"})
-
-
 # A quotable sentence's score: these weights times what ``ExtractiveComposer.candidates`` measures of it —
 # its share of the question's terms, of the asked intent's cue words (two are enough) and of the focus
 # terms; its passage's P(answers); whether the passage is the label section for what is asked (or, for a
@@ -367,10 +371,9 @@ class ExtractiveComposer:
             asked_drugs = {w for d in q.drugs for w in analyze(d)}
             partners = {c.key: asked_drugs - own.get(c.key, set()) for c in candidates}
             naming = [c for c in candidates if not partners[c.key] or partners[c.key] & c.terms]
-            missing = partners[candidates[0].key] if candidates else set()
-            said = any(missing & set(analyze(h.passage.text)) for h in qualified)
-            if candidates and not naming and not said:
-                words = [w for w in dict.fromkeys(_WORD_RE.findall(q.text)) if set(analyze(w)) & missing]
+            missing = partners[candidates[0].key] if candidates and not naming else set()
+            if missing and not any(missing & set(analyze(h.passage.text)) for h in qualified):
+                words = words_as_written(q.text, missing)
                 partner = " or ".join(f"“{w}”" for w in words) or "the other drug"
                 context = []
                 if key in CONTEXT_SECTIONS:

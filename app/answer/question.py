@@ -239,6 +239,19 @@ def strengths(text: str) -> set[tuple[str, str]]:
     return out
 
 
+_WRITTEN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
+
+
+def words_as_written(text: str, stems: Collection[str]) -> list[str]:
+    """The words of ``text`` as written, in order and each once, that read as one of ``stems`` ("Capgras"
+    for an absent subject, "aspirin" for an interaction partner no passage names)."""
+    out: list[str] = []
+    for m in _WRITTEN_WORD.finditer(text):
+        if any(t in stems for t in analyze(m.group(0))) and m.group(0) not in out:
+            out.append(m.group(0))
+    return out
+
+
 def asks_of_product(q: QuestionInfo) -> bool:
     """Does the question ask only what the product looks like, contains or how it is stored?"""
     return bool(q.intents) and set(q.intents) <= PRODUCT_INTENTS

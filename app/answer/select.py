@@ -23,11 +23,17 @@ context. ``"floor"`` is the earlier rule: hits whose cosine reaches
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from app.answer.question import PATIENT_SECTIONS, QuestionInfo, asks_of_product, forms_of, in_sections
+from app.answer.question import (
+    PATIENT_SECTIONS,
+    QuestionInfo,
+    asks_of_product,
+    forms_of,
+    in_sections,
+    words_as_written,
+)
 from app.answer.relevance import RelevanceModel, focus_idf
 from app.index.drugs import FORM_WORDS, DrugLexicon, name_parts
 from app.index.lexical import LexicalStore, analyze
@@ -43,7 +49,6 @@ def threshold(settings: AnswerSettings, key: SectionKey) -> float:
     return float(getattr(settings, f"answer_threshold_{key}"))
 
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
 # Absent focus terms abstain the answer when they carry at least this share of the question's focus (idf).
 ABSENT_SHARE = 0.5
 MISSPELT_MIN_LEN = 6
@@ -111,12 +116,7 @@ class Selector:
         share = sum(idf.get(t, 0.0) for t in missing) / (sum(idf.get(t, 0.0) for t in focus) or 1.0)
         if share < ABSENT_SHARE:
             return []
-        out: list[str] = []
-        for m in _WORD.finditer(q.text):
-            stems = analyze(m.group(0))
-            if stems and any(t in missing for t in stems) and m.group(0) not in out:
-                out.append(m.group(0))
-        return out
+        return words_as_written(q.text, missing)
 
     def _misspelt(self, stem: str) -> bool:
         """A near neighbour in the index ("fluvaastatin" → fluvastatin): a typo, not an absent thing."""
@@ -187,7 +187,7 @@ class Selector:
             if not ANIMALS & set(q.terms):
                 # A dose, harm or interaction found in dogs or rats is not one for patients ("What is the
                 # maximum dose of gabapentin?" is not answered by a trial in dogs undergoing mastectomy).
-                probs = [0.0 if in_animals(h) else p for p, h in zip(probs, hits, strict=True)]
+                probs = [0.0 if p and in_animals(h) else p for p, h in zip(probs, hits, strict=True)]
         if audience == "patient":
             # A patient is better served by the label's own words to patients (Medication Guide, Patient
             # Information) when they answer too: among passages of similar relevance, they come first.

@@ -76,6 +76,22 @@ def _label_hit(title: str, text: str) -> Hit:
     return Hit(passage=passage, score=1.0, cosine=0.6, relevance=0.85)
 
 
+def _drug_label_hit(drug: str, section: str, text: str, relevance: float = 0.8) -> Hit:
+    """A chunk of the asked drug's own label section (retrieved under the drug's filter)."""
+    record = f"label:{drug.split(maxsplit=1)[0].lower()}:{section.lower().replace(' ', '-')}"
+    passage = Passage(
+        id=f"{record}#0",
+        record_id=record,
+        text=text,
+        source_type="fda_label",
+        section=section,
+        drug=drug,
+        title=f"{drug} — {section}",
+        sentences=split_sentences(text),
+    )
+    return Hit(passage=passage, score=1.0, cosine=0.5, relevance=relevance, drug_match=True)
+
+
 _SIDE_EFFECTS = "What are the common side effects of sertraline?"
 _TRIAL_CONDITIONS = (
     "Because clinical trials are conducted under widely varying conditions, adverse reaction rates "
@@ -366,16 +382,8 @@ def test_a_numbered_lists_lead_in_is_quoted_with_its_first_item_and_passes_the_g
         "2. Known hypersensitivity to metformin hydrochloride.\n"
         "3. Acute or chronic metabolic acidosis, including diabetic ketoacidosis, with or without coma."
     )
-    passage = Passage(
-        id="label:met:contraindications#0",
-        record_id="label:met:contraindications",
-        text=text,
-        source_type="fda_label",
-        section="Contraindications",
-        drug="Metformin Hydrochloride",
-        sentences=split_sentences(text),
-    )
-    hit = Hit(passage=passage, score=1.0, cosine=0.5, relevance=0.9, drug_match=True)
+    hit = _drug_label_hit("Metformin Hydrochloride", "Contraindications", text, relevance=0.9)
+    passage = hit.passage
     q = analyse_question("What are the contraindications of metformin?", drugs=["metformin"])
     section = _composer().compose_section("fda_label", q, [hit])
     quoted = [s.text for s in section.statements]
@@ -397,44 +405,23 @@ def test_an_appearance_question_naming_a_strength_is_not_answered_with_another_s
         "Tablets: 50 mg oval, white to off-white, scored, convex, coated, debossed with 853 on one side.\n"
         "Tablets: 25 mg round, white to off-white, convex, coated, debossed with 852 on one side."
     )
-    passage = Passage(
-        id="label:spiro:dosage-forms-and-strengths#0",
-        record_id="label:spiro:dosage-forms-and-strengths",
-        text=text,
-        source_type="fda_label",
-        section="Dosage Forms and Strengths",
-        drug="Spironolactone",
-        sentences=split_sentences(text),
-    )
-    hit = Hit(passage=passage, score=1.0, cosine=0.5, relevance=0.8, drug_match=True)
+    hit = _drug_label_hit("Spironolactone", "Dosage Forms and Strengths", text)
     q = analyse_question("what does spironolactone 25 mg pill look like", drugs=["spironolactone"])
     quoted = [s.text for s in _composer().compose_section("fda_label", q, [hit]).statements]
     assert any("25 mg round" in s for s in quoted)
     assert not any("50 mg oval" in s for s in quoted)
 
 
-def _omeprazole_interactions(text: str) -> Hit:
-    passage = Passage(
-        id="label:ome:drug-interactions#0",
-        record_id="label:ome:drug-interactions",
-        text=text,
-        source_type="fda_label",
-        section="Drug Interactions",
-        drug="Omeprazole",
-        title="Omeprazole — Drug Interactions",
-        sentences=split_sentences(text),
-    )
-    return Hit(passage=passage, score=1.0, cosine=0.5, relevance=0.8, drug_match=True)
-
-
 def test_an_interaction_answer_names_the_other_drug_or_says_the_label_does_not() -> None:
     q = analyse_question("Does omeprazole interact with clopidogrel?", drugs=["omeprazole", "clopidogrel"])
     assert "interaction" in q.intents
-    hit = _omeprazole_interactions(
+    hit = _drug_label_hit(
+        "Omeprazole",
+        "Drug Interactions",
         "Omeprazole reduces the pharmacological activity of clopidogrel; avoid concomitant use with "
         "clopidogrel. No formal drug interaction studies of high-dose methotrexate with omeprazole have "
         "been conducted. "
-        "Omeprazole interactions with warfarin increase the INR and prothrombin time."
+        "Omeprazole interactions with warfarin increase the INR and prothrombin time.",
     )
     section = _composer().compose_section("fda_label", q, [hit])
     assert not section.abstained
@@ -442,9 +429,11 @@ def test_an_interaction_answer_names_the_other_drug_or_says_the_label_does_not()
         "Omeprazole reduces the pharmacological activity of clopidogrel; avoid concomitant use with "
         "clopidogrel."
     ]
-    silent = _omeprazole_interactions(
+    silent = _drug_label_hit(
+        "Omeprazole",
+        "Drug Interactions",
         "No formal drug interaction studies of high-dose methotrexate with omeprazole have been conducted. "
-        "Omeprazole interactions with warfarin increase the INR and prothrombin time."
+        "Omeprazole interactions with warfarin increase the INR and prothrombin time.",
     )
     section = _composer().compose_section("fda_label", q, [silent])
     assert section.abstained
