@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from app.answer.draft import DraftSection, DraftStatement
+from app.answer.grounding import list_parts
 from app.answer.question import (
     PATIENT_SECTIONS,
     QuestionInfo,
@@ -62,6 +63,9 @@ _ABSTRACT_LABEL = re.compile(
 )
 # "2 DOSAGE & ADMINISTRATION 2.1 …", "7.2 Effects of X on Other Drugs Table 4 …", "Table 4: …"
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\s+[A-Z][A-Z&/,\- ]{2,}|\d+\.\d+\s+[A-Z]|Table\s+\d+\s*[:.])")
+# A heading with a parenthetical and nothing else ("ADVERSE REACTIONS (listed alphabetically, under each
+# subsection)"): its ")" is no sentence's end.
+_PAREN_HEADING = re.compile(r"^(?:[A-Z][A-Z&/,\-]+\s+)*[A-Z][A-Z&/,\-]+\s*\([^)]*\)\s*:?$")
 _TERMINAL = re.compile(r"[.!)\]\"”'’%]\s*$")
 _TABLE_REF = re.compile(r"^\S+\s+Table\s+\d")  # "Drugs Table 4 includes …": a heading run into a caption
 # "Table 3 includes clinically significant drug interactions …": it points at a table the answer cannot show.
@@ -211,13 +215,14 @@ def _drop_own_heading(text: str, section: str | None) -> str:
 
 
 def pieces(sentence: str) -> list[str]:
-    """The quotable parts of a sentence: split at list separators ("||"), leading ellipses dropped; each
-    part is a verbatim substring of the sentence."""
+    """The quotable parts of a sentence: split at list separators ("||"), leading ellipses dropped, a run-on
+    list too long to quote cut into its lists (``grounding.list_parts``); each part is a verbatim substring
+    of the sentence."""
     out: list[str] = []
     for raw in _SEPARATOR.split(sentence):
         part = _LEADING_ELLIPSIS.sub("", raw.strip()).strip()
         if part:
-            out.append(part)
+            out += list_parts(part)
     return out
 
 
@@ -243,7 +248,7 @@ def is_clean(text: str) -> bool:
         return False
     if _NUMBERING.match(text) or _TABLE_REF.match(text) or _CUT_END.search(text):
         return False
-    if _TABLE_POINTER.search(text):
+    if _TABLE_POINTER.search(text) or _PAREN_HEADING.match(text):
         return False
     if not _TERMINAL.search(text) and len(words) <= 8 and not any(ch.isdigit() for ch in text):
         return False  # a heading ("Medication Classes for Type 2 Diabetes" has a digit but is title case)

@@ -75,6 +75,28 @@ def content_terms(text: str) -> list[str]:
     return [t for t in analyze(text) if not t[0].isdigit()]
 
 
+# A label's lists flattened into one run-on "sentence" of hundreds of words (older labels: "Cardiac disorders:
+# Cardiomyopathy, … pulmonary hypertension Ear and labyrinth disorders : Vertigo, …"; a subsection's list
+# ending with a period and the next one starting in lower case, its heading gone: "… anaphylaxis, angioedema.
+# bradycardia, …") breaks into its lists at a list label, at a period followed by lower case, and before
+# "The most …" / "The following …". Only a sentence too long to be quoted whole is cut so.
+LONG_SENTENCE = 80
+_LIST_BREAK = re.compile(
+    r"(?<=[a-z0-9)\]%])\s+(?=[A-Z][a-z]+(?:[ \-][a-z]+){0,5}\s?:\s)"
+    r"|(?<=[a-z)\]]\.)\s+(?=[a-z])"
+    r"|(?<=[a-z0-9)\]])\s+(?=The (?:most|following)\b)"
+)
+
+
+def list_parts(sentence: str) -> list[str]:
+    """A sentence, or the lists of a run-on one longer than ``LONG_SENTENCE`` words: verbatim parts of it.
+    The composer quotes such parts, and the guard matches a statement against them, so that the polarity of
+    one list ("… it is not always possible to … estimate their frequency") is not another's."""
+    if len(sentence.split()) <= LONG_SENTENCE:
+        return [sentence]
+    return [part.strip() for part in _LIST_BREAK.split(sentence) if part.strip()]
+
+
 @dataclass
 class Grounding:
     supported: bool
@@ -111,9 +133,9 @@ def _sentences(item: str | Passage) -> list[str]:
     """A cited passage's sentences as stored at build time; a plain text (a judge's evidence) is split."""
     if isinstance(item, Passage):
         if item.sentences:
-            return item.sentence_texts()
+            return [part for sentence in item.sentence_texts() for part in list_parts(sentence)]
         item = item.text
-    return [item[s.start : s.end] for s in split_sentences(item)]
+    return [part for s in split_sentences(item) for part in list_parts(item[s.start : s.end])]
 
 
 def check(

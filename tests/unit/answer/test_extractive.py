@@ -4,6 +4,7 @@ question's qualifier must be said of what it asks about, in the passage or in it
 from __future__ import annotations
 
 from app.answer.extractive import SENTENCE_WEIGHTS, ExtractiveComposer, is_aim, is_clean, pieces
+from app.answer.grounding import check
 from app.answer.question import analyse_question
 from app.corpus.chunker import split_sentences
 from app.prompts import load_prompt
@@ -441,3 +442,56 @@ def test_an_interaction_answer_names_the_other_drug_or_says_the_label_does_not()
     assert "“clopidogrel”" in section.message
     assert section.statements  # what the passages do cover, shown as context, not as an answer
     assert all(s.context for s in section.statements)
+
+
+# Hydroxychloroquine's Adverse Reactions as an older label flattens them: one run-on "sentence" of lists.
+_RUN_ON = (
+    "Because these reactions are reported voluntarily from a population of uncertain size, it is not "
+    "always possible to reliably estimate their frequency or establish a causal relationship to drug "
+    "exposure: Blood and lymphatic system disorders : Bone marrow depression, anemia, aplastic anemia, "
+    "agranulocytosis, leukopenia, thrombocytopenia Cardiac disorders: Cardiomyopathy, cardiac failure, "
+    "QT-interval prolongation, ventricular tachycardia, torsades de pointes, atrioventricular block, "
+    "bundle branch block, sick sinus syndrome, pulmonary hypertension Ear and labyrinth disorders : "
+    "Vertigo, tinnitus, nystagmus, sensorineural hearing loss Gastrointestinal disorders: Nausea, "
+    "vomiting, diarrhea, abdominal pain Nervous system disorders: Ataxia, dizziness, headache, seizure, "
+    "extrapyramidal disorders (dystonia, dyskinesia, tremor) The most common adverse reactions reported "
+    "are: nausea, vomiting, diarrhea, and abdominal pain."
+)
+
+
+def test_a_run_on_list_too_long_to_quote_is_cut_into_its_lists() -> None:
+    parts = pieces(_RUN_ON)
+    assert all(part in _RUN_ON for part in parts)  # verbatim
+    assert "Cardiac disorders: Cardiomyopathy, cardiac failure, QT-interval prolongation, ventricular " in (
+        "\n".join(parts)
+    )
+    assert (
+        parts[-1]
+        == "The most common adverse reactions reported are: nausea, vomiting, diarrhea, and abdominal pain."
+    )
+    # a sentence short enough to quote is left whole
+    short = "Nausea, vomiting and diarrhea were reported. Cardiac disorders: none were seen."
+    assert pieces("Nausea: vomiting and diarrhea were reported in 2 patients.") == [
+        "Nausea: vomiting and diarrhea were reported in 2 patients."
+    ]
+    assert pieces(short) == [short]
+
+
+def test_the_lists_of_a_run_on_label_sentence_are_quoted_and_pass_the_guard() -> None:
+    hit = _drug_label_hit("Hydroxychloroquine Sulfate", "Adverse Reactions", _RUN_ON, relevance=0.68)
+    q = analyse_question("What are the side effects of hydroxychloroquine?", drugs=["hydroxychloroquine"])
+    section = _composer().compose_section("fda_label", q, [hit])
+    texts = [s.text for s in section.statements]
+    assert (
+        texts[0]
+        == "The most common adverse reactions reported are: nausea, vomiting, diarrhea, and abdominal pain."
+    )
+    # The guard reads the same lists: the run-on sentence's "not always possible" is not this list's.
+    for text in texts:
+        assert check(text, [hit.passage]).supported, text
+
+
+def test_a_heading_with_a_parenthetical_is_not_a_statement() -> None:
+    assert not is_clean("REACTIONS (listed alphabetically, under each subsection)")
+    assert not is_clean("ADVERSE REACTIONS (listed alphabetically, under each subsection)")
+    assert is_clean("Sertraline is contraindicated with pimozide (see Drug Interactions).")
