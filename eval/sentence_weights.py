@@ -69,7 +69,7 @@ def collect(
                 if isinstance(e, RetrievalEvent)
             )
             focus = find_focus(event.standalone_question, engine.lexicon, engine.index.lexical.doc_freq)
-            q = analyse_question(focus.read_as(event.standalone_question), drugs=event.drugs)
+            q = analyse_question(focus.read_as(event.standalone_question), engine.lexicon, drugs=event.drugs)
             human = frozenset(terms(item.human_answer))
             for order, c in enumerate(composer.candidates(item.section, q, event.evidence[item.section])):
                 gold = record_id_of(c.key) in item.gold

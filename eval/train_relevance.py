@@ -83,7 +83,7 @@ def _group(  # noqa: PLR0917
     hits = retrieval.sections.get(SECTION_SOURCE[key], [])
     index = retriever.index
     focus = find_focus(question, index.lexicon, index.lexical.doc_freq)
-    q = analyse_question(focus.read_as(question), drugs=retrieval.drugs)
+    q = analyse_question(focus.read_as(question), index.lexicon, drugs=retrieval.drugs)
     lexical = retriever.index.lexical
     ctx = SectionContext.of(hits, focus_idf(q.focus, lexical.doc_freq, len(lexical)))
     g = Group(qid, dataset, key, split_of_question(qid, r))

@@ -227,7 +227,7 @@ class AnswerEngine:
 
         # 3. select
         t = time.perf_counter()
-        q = analyse_question(focus.read_as(standalone), drugs=retrieval.drugs)
+        q = analyse_question(focus.read_as(standalone), self.lexicon, drugs=retrieval.drugs)
         missing = self._missing(focus, q)
         idf = self._selector.idf(q)
         evidence = {
@@ -334,7 +334,7 @@ class AnswerEngine:
         P(answers) among the hits the section may use (0 when the question's subject is absent, or when no
         model is loaded). The eval harness draws the abstention precision–recall curve from it."""
         focus = find_focus(retrieval.question, self.lexicon, self.index.lexical.doc_freq)
-        q = analyse_question(focus.read_as(retrieval.question), drugs=retrieval.drugs)
+        q = analyse_question(focus.read_as(retrieval.question), self.lexicon, drugs=retrieval.drugs)
         if self._selector.model is None or self._missing(focus, q):
             return 0.0
         hits = self._about_drugs(key, retrieval.sections.get(SECTION_SOURCE[key], []), retrieval.drugs)

@@ -424,6 +424,23 @@ class QuestionInfo:
     forms: set[str] = field(default_factory=set)  # dosage forms asked about ("eye drops" → ophthalmic)
 
 
+def two_products(drugs: list[str], asked: str, lexicon: DrugLexicon) -> bool:
+    """Do the ``drugs`` the question names (lexicon keys) make two products, to take together? Not a brand and
+    its generic ("the difference between atorvastatin and lipitor"), nor, joined by "and" alone, the
+    ingredients of one combination product, a label of which names both ("acetaminophen and … codeine")."""
+    # "can i take acetaminophen and ibuprofen" asks about taking two products, whatever labels name both
+    joined_by_and = not re.search(r"\b(with|plus|together|while on|mix|take|taking|took|use|using)\b", asked)
+    for i, a in enumerate(drugs):
+        names = lexicon.synonyms(a)
+        for b in drugs[i + 1 :]:
+            if b in names:
+                continue
+            if joined_by_and and lexicon.records.get(a, set()) & lexicon.records.get(b, set()):
+                continue  # a product's label names both
+            return True
+    return False
+
+
 def analyse_question(
     text: str, lexicon: DrugLexicon | None = None, drugs: list[str] | None = None
 ) -> QuestionInfo:
@@ -452,7 +469,12 @@ def analyse_question(
         unnamed = WRITTEN_STRENGTH.sub(" ", asked)
         if not any(re.search(c, unnamed) for c in INTENTS["dose"][0]):
             intents.remove("dose")
-    if set(intents) <= {"administration"} and len(drug_keys) >= 2 and _TWO_DRUGS.search(asked):
+    if (
+        set(intents) <= {"administration"}
+        and len(drug_keys) >= 2
+        and _TWO_DRUGS.search(asked)
+        and (lexicon is None or two_products(drug_keys, asked, lexicon))
+    ):
         intents.append("interaction")  # "can i take metamucil with ciprofloxacin?"
     if not intents and _asks_identity(asked):
         intents.append("identity")

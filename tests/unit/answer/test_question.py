@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.answer.question import analyse_question, in_sections, section_names
+from app.index.drugs import DrugLexicon
 
 
 @pytest.mark.parametrize(
@@ -198,3 +199,33 @@ def test_what_to_monitor_asks_for_the_dosing_and_warning_sections() -> None:
     assert {"dosage and administration", "warnings and precautions", "laboratory tests"} <= q.intent_sections
     assert q.focus == ["warfarin"]  # "monitored" says what is asked, not what about
     assert analyse_question("Do I need blood tests while taking methotrexate?").intents == ["monitoring"]
+
+
+def test_a_brand_and_its_generic_or_one_products_ingredients_are_not_two_drugs_to_take_together() -> None:
+    lexicon = DrugLexicon.build(
+        [
+            (0, "Atorvastatin calcium", "Lipitor"),
+            (1, "Acetaminophen and Codeine Phosphate", None),
+            (2, "Acetaminophen", "Tylenol"),
+            (3, "Codeine sulfate", None),
+            (4, "Ciprofloxacin", None),
+        ]
+    )
+
+    def intents(question: str, drugs: list[str]) -> list[str]:
+        return analyse_question(question, lexicon, drugs=drugs).intents
+
+    assert "interaction" not in intents(
+        "what is the difference between atorvastatin and lipitor", ["atorvastatin", "lipitor"]
+    )
+    assert "interaction" not in intents(
+        "what his acetaminophen and 8mg phosphate codeline", ["acetaminophen", "codeine"]
+    )
+    # taken with each other, two products are a question of interaction
+    assert intents("can i take acetaminophen with codeine", ["acetaminophen", "codeine"]) == ["interaction"]
+    assert intents("can i take tylenol and ciprofloxacin", ["tylenol", "ciprofloxacin"]) == ["interaction"]
+    assert intents("can i take acetaminophen and codeine", ["acetaminophen", "codeine"]) == ["interaction"]
+    # without a lexicon the reading is as before
+    assert analyse_question("atorvastatin and lipitor", drugs=["atorvastatin", "lipitor"]).intents == [
+        "interaction"
+    ]
