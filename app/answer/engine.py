@@ -141,6 +141,7 @@ class AnswerEngine:
             lexical=self.retriever.index.lexical,
             passages=self.retriever.index.passages.get,
             lexicon=self.lexicon,
+            label=self.retriever.index.passages.by_record_prefix,
         )
 
     @classmethod

@@ -61,6 +61,11 @@ SIBLING_SHARE = 0.4
 # answer is often one chunk over ("The most common adverse reactions … were nausea, …" before the chunk that
 # lists "the following … by indication that were not mentioned previously").
 NEIGHBOUR_CHUNKS = 1
+# When no retrieved label chunk is in a section for what is asked, the chunks of those sections are fetched
+# from this many of the drug's retrieved labels, at most this many chunks (see ``Selector._asked_sections``).
+LABELS_FETCHED = 2
+FETCHED_CHUNKS = 10
+_NAME_STEMS = frozenset(t for w in FORM_WORDS for t in analyze(w))
 # What a guideline or research passage must mention to answer a question about a drug that asks for one of
 # these: a side-effect question is not answered by an abstract that only names the drug ("common metabolites
 # … of sertraline"). Label passages are the drug's own sections, matched to the intent by section instead.
@@ -97,6 +102,7 @@ class Selector:
     lexical: LexicalStore | None = None  # document frequencies and spelling neighbours of terms
     passages: Callable[[str], Passage | None] | None = None  # the store, for a chosen chunk's neighbours
     lexicon: DrugLexicon | None = None  # the products' names, to tell a combination from the asked drug
+    label: Callable[[str], list[Passage]] | None = None  # a label's passages by record-id prefix (the store)
 
     def absent(self, q: QuestionInfo, misspelt: Iterable[str] = ()) -> list[str]:
         """What the question is about that no passage in the index mentions, as written ("trelavoxin",
@@ -147,28 +153,17 @@ class Selector:
             # question's intent (dose → Dosage and Administration…) were retrieved, the answer comes from
             # them, as the drug filter keeps it to the drug's own label.
             asked = [h for h in hits if in_sections(h.passage.section, q.intent_sections)]
+            if not asked and q.drugs:
+                asked = self._asked_sections(q, hits)
             hits = asked or hits
         # The qualifier is the composer's to judge (it shows context when no passage says it).
         probs = self.model.score(key, replace(q, qualifiers=[], qualifier_text=[]), hits, idf)
         least = threshold(self.settings, key)
-        if (
-            key == "fda_label"
-            and q.drugs
-            and q.intent_sections
-            and not asks_of_product(q)
-            and max(probs, default=0.0) < least
-        ):
-            # The asked drug's own label section for what is asked answers a question that asks nothing
-            # more ("What are the side effects of atorvastatin?" and its Adverse Reactions): when no hit
-            # reaches the section's threshold, it does, whatever the model's P, which weighs the chunk's
-            # wording (a table's rows). Not what a product looks like, holds or how it is kept: that
-            # differs by product, and the model's P says which products' passages answer.
-            probs = [max(p, least) if own_answer(h, q) else p for p, h in zip(probs, hits, strict=True)]
+        allowed = [True] * len(hits)
         if key == "fda_label" and q.forms:
             # A label passage about another dosage form of the drug (its oral solution, for a question
             # about eye drops) cannot answer; one that names no form may.
-            fits = form_fits(hits, q.forms)
-            probs = [p if fit else 0.0 for p, fit in zip(probs, fits, strict=True)]
+            allowed = form_fits(hits, q.forms)
         if key == "fda_label" and q.drugs and self.lexicon is not None:
             # A question about acetaminophen is answered by acetaminophen's label, not by the Medication
             # Guide of hydrocodone and acetaminophen (its opioid warnings are another drug's text), when a
@@ -176,7 +171,26 @@ class Selector:
             names = asked_names(q.drugs, self.lexicon)
             alone = [not other_ingredients(h.passage, names, self.lexicon) for h in hits]
             if any(alone):
-                probs = [p if ok else 0.0 for p, ok in zip(probs, alone, strict=True)]
+                allowed = [a and ok for a, ok in zip(allowed, alone, strict=True)]
+        if (
+            key == "fda_label"
+            and q.drugs
+            and q.intent_sections
+            and not asks_of_product(q)
+            and max((p for p, ok in zip(probs, allowed, strict=True) if ok), default=0.0) < least
+        ):
+            # The asked drug's own label section for what is asked answers a question that asks nothing
+            # more ("What are the side effects of atorvastatin?" and its Adverse Reactions): when no hit
+            # that may answer reaches the section's threshold, it does, whatever the model's P, which weighs
+            # the chunk's wording (a table's rows). Not what a product looks like, holds or how it is kept:
+            # that differs by product, and the model's P says which products' passages answer. (A
+            # combination's chunk above the threshold does not stand in the way: "side effects of
+            # lisinopril" retrieved lisinopril and hydrochlorothiazide's Adverse Reactions first.)
+            probs = [
+                max(p, least) if ok and own_answer(h, q) else p
+                for p, ok, h in zip(probs, allowed, hits, strict=True)
+            ]
+        probs = [p if ok else 0.0 for p, ok in zip(probs, allowed, strict=True)]
         needed = {t for intent in q.intents for t in INTENT_EVIDENCE.get(intent, ())}
         if key != "fda_label" and needed and q.drugs:
             # A question about one drug's harms or dose needs them said of it; a comparison of two arms
@@ -238,6 +252,28 @@ class Selector:
             chosen += self._neighbours(chosen[0], hits, {h.passage.id for h in chosen})
         return chosen
 
+    def _asked_sections(self, q: QuestionInfo, hits: Sequence[Hit]) -> list[Hit]:
+        """The chunks of the asked drug's labels' sections for what is asked, from the store, when retrieval
+        returned none: "What are the side effects of warfarin?" retrieved its Medication Guide, overdosage
+        and patient counselling chunks but not its Adverse Reactions, and the label section abstained (or
+        quoted the dose for "bupropion hcl 300mg is good for what?"). The labels are those of the retrieved
+        hits of the drug (``LABELS_FETCHED`` at most, in retrieval order); the chunks have no retrieval
+        scores, so the model weighs them by what they say."""
+        if self.label is None:
+            return []
+        labels = dict.fromkeys(
+            prefix for h in hits if h.drug_match and (prefix := label_prefix(h.passage)) is not None
+        )
+        drug_words = {w for d in q.drugs for w in analyze(d)}
+        rest = set(q.focus) - drug_words - _NAME_STEMS
+        found = [
+            Hit(passage=p, score=0.0, drug_match=True)
+            for prefix in list(labels)[:LABELS_FETCHED]
+            for p in self.label(prefix)
+            if in_sections(p.section, q.intent_sections) and rest <= set(analyze(f"{p.title or ''} {p.text}"))
+        ]
+        return found[:FETCHED_CHUNKS]
+
     def _neighbours(self, best: Hit, hits: Sequence[Hit], chosen: set[str]) -> list[Hit]:
         """The chunks of the best hit's label section next to it, as parts of the section the model chose (its
         relevance), whether retrieval returned them (a low P(answers) of its own: "Liver warning: … Severe
@@ -258,6 +294,15 @@ class Selector:
                     Hit(passage=passage, score=0.0, drug_match=best.drug_match, relevance=best.relevance)
                 )
         return out
+
+
+def label_prefix(passage: Passage) -> str | None:
+    """The record-id prefix of a label section's passage, which all its label's sections share
+    ("label:<set id>:adverse-reactions#2" → "label:<set id>:"); None for a passage that is not one section of
+    a whole label (an excerpt, "dailymed-excerpt:436")."""
+    record = passage.record_id
+    head, _, _section = record.rpartition(":")
+    return f"{head}:" if ":" in head and passage.source_type == "fda_label" else None
 
 
 def select_by_floor(key: SectionKey, hits: Sequence[Hit], settings: AnswerSettings) -> list[Hit]:

@@ -67,6 +67,17 @@ class PassageStore:
             )
         ]
 
+    def by_record_prefix(self, prefix: str) -> list[Passage]:
+        """Every passage of the records whose id starts with ``prefix`` ("label:<set id>:": a label's
+        sections), in index order."""
+        return [
+            Passage.model_validate_json(j)
+            for (j,) in self.conn.execute(
+                "SELECT json FROM passages WHERE record_id >= ? AND record_id < ? ORDER BY row",
+                (prefix, prefix + "\U0010ffff"),
+            )
+        ]
+
     def iter_all(self) -> Iterable[tuple[int, Passage]]:
         for r, j in self.conn.execute("SELECT row, json FROM passages ORDER BY row"):
             yield int(r), Passage.model_validate_json(j)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from app.answer.question import QuestionInfo, analyse_question
 from app.answer.relevance import RelevanceModel
-from app.answer.select import Selector, asked_names, other_ingredients
+from app.answer.select import Selector, asked_names, label_prefix, other_ingredients
 from app.corpus.chunker import split_sentences
 from app.index.drugs import DrugLexicon
 from app.schema import Hit, Passage, SectionKey, Span
@@ -357,3 +357,80 @@ def test_a_label_of_the_asked_drug_alone_answers_before_a_combination_that_holds
     # with no label of the drug alone retrieved, the combination's label may still answer
     only = {h.passage.id: p for p, h in selector.scored("fda_label", q, [COMBINATION], {})}
     assert only[COMBINATION.passage.id] > 0.0
+
+
+def test_a_combination_above_the_threshold_does_not_keep_the_drugs_own_section_from_answering() -> None:
+    # "What are the side effects of lisinopril?": lisinopril and hydrochlorothiazide's Adverse Reactions
+    # scored above the threshold, so lisinopril's own (0.225) was not lifted, then the combination was
+    # dropped and the section abstained.
+    lisinopril = _label(
+        "label:li:adverse-reactions#4",
+        "Other reactions include hyponatremia and angioedema.",
+        1,
+        drug="Acetaminophen",
+        brand="Tylenol",
+        section="Adverse Reactions",
+    )
+    model = _FixedScores({COMBINATION.passage.id: 0.5, lisinopril.passage.id: 0.225})
+    selector = Selector(AnswerSettings(), model, lexicon=_lexicon())
+    q = analyse_question("What are the side effects of acetaminophen?", drugs=["acetaminophen"])
+    scored = {h.passage.id: p for p, h in selector.scored("fda_label", q, [COMBINATION, lisinopril], {})}
+    assert scored == {
+        COMBINATION.passage.id: 0.0,
+        lisinopril.passage.id: AnswerSettings().answer_threshold_fda_label,
+    }
+
+
+def _label_store(*hits: Hit) -> Callable[[str], list[Passage]]:
+    passages = [h.passage for h in hits]
+
+    def by_prefix(prefix: str) -> list[Passage]:
+        return [p for p in passages if p.record_id.startswith(prefix)]
+
+    return by_prefix
+
+
+def test_the_asked_section_of_a_retrieved_label_is_fetched_when_retrieval_returned_none() -> None:
+    # "bupropion hcl 300mg is good for what?" retrieved bupropion's Dosage and Administration only, and the
+    # label section quoted the dose.
+    dosing = _label(
+        "label:b:dosage-and-administration#0",
+        "Usual target dose: 348 mg once daily (equivalent to 300 mg bupropion HCl).",
+        0,
+        drug="bupropion",
+    )
+    use = _label(
+        "label:b:indications-and-usage#0",
+        "Bupropion extended-release tablets are indicated for the treatment of major depressive disorder.",
+        9,
+        drug="bupropion",
+        section="Indications and Usage",
+    )
+    other = _label(
+        "label:b:adverse-reactions#0",
+        "Dry mouth and insomnia.",
+        9,
+        drug="bupropion",
+        section="Adverse Reactions",
+    )
+    q = analyse_question("bupropion hcl 300mg is good for what?", drugs=["bupropion"])
+    selector = Selector(AnswerSettings(), RelevanceModel.load(), label=_label_store(dosing, use, other))
+    chosen = selector.select("fda_label", q, [dosing], {})
+    assert [h.passage.id for h in chosen][:1] == [use.passage.id]
+    assert dosing.passage.id not in {h.passage.id for h in chosen}
+    # Without the store, the retrieved hits are all there is.
+    bare = Selector(AnswerSettings(), RelevanceModel.load())
+    assert [h.passage.id for _p, h in bare.scored("fda_label", q, [dosing], {})] == [dosing.passage.id]
+    # A fetched chunk must hold the question's other focus terms: a list of reactions that never says
+    # "eyes" or "blurry" does not answer why someone's eyes are blurry.
+    eyes = analyse_question("my eyes are blurry on bupropion, is it a side effect", drugs=["bupropion"])
+    assert eyes.intents == ["adverse"]
+    assert [h.passage.id for _p, h in selector.scored("fda_label", eyes, [dosing], {})] == [dosing.passage.id]
+    said = analyse_question("is insomnia a side effect of bupropion", drugs=["bupropion"])
+    assert [h.passage.id for _p, h in selector.scored("fda_label", said, [dosing], {})] == [other.passage.id]
+
+
+def test_a_label_prefix_is_the_part_of_a_section_record_its_label_shares() -> None:
+    assert label_prefix(_label("label:abc:adverse-reactions#2", "x", 0).passage) == "label:abc:"
+    # an excerpt is not one section of a whole label
+    assert label_prefix(_label("dailymed-excerpt:436#0", "x", 0).passage) is None
