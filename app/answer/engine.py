@@ -260,7 +260,9 @@ class AnswerEngine:
         done: list[Section] = []
         # A label section left without evidence because its passages are for another dosage form says so.
         why_not: dict[SectionKey, str | None] = {
-            k: self._other_forms(q, retrieved[k]) for k in keys if k == "fda_label" and not evidence[k]
+            k: self._other_forms(q, retrieved[k]) or self._other_sections(q, retrieved[k])
+            for k in keys
+            if k == "fda_label" and not evidence[k]
         }
         for key in keys:
             no_label = retrieval.unknown_drugs if key == "fda_label" else []
@@ -357,6 +359,16 @@ class AnswerEngine:
         return self._messages["fda_label_other_form"].format(
             drug=" and ".join(q.drugs),
             asked=" or ".join(FORM_NAMES[f] for f in sorted(q.forms)),
+        )
+
+    def _other_sections(self, q: QuestionInfo, hits: Sequence[Hit]) -> str | None:
+        """Why the label section cannot answer a side-effect question when the drug's label passages in the
+        index are all from other sections (tramadol's dosing, description and how it is supplied)."""
+        found = self._selector.sections_instead(q, hits[: self.settings.retrieval.top_k_per_section])
+        if not found:
+            return None
+        return self._messages["fda_label_other_sections"].format(
+            drug=" and ".join(q.drugs), found=", ".join(found[:4])
         )
 
     def _about_drugs(self, key: SectionKey, hits: list[Hit], drugs: Sequence[str]) -> list[Hit]:

@@ -65,6 +65,9 @@ NEIGHBOUR_CHUNKS = 1
 # from this many of the drug's retrieved labels, at most this many chunks (see ``Selector._asked_sections``).
 LABELS_FETCHED = 2
 FETCHED_CHUNKS = 10
+# Intents a label answers only in their own sections (``INTENTS``): when the drug's labels in the index have
+# none of them, the label section abstains instead of quoting another section (``Selector.scored``).
+SECTION_ONLY_INTENTS = frozenset({"adverse"})
 _NAME_STEMS = frozenset(t for w in FORM_WORDS for t in analyze(w))
 # What a guideline or research passage must mention to answer a question about a drug that asks for one of
 # these: a side-effect question is not answered by an abstract that only names the drug ("common metabolites
@@ -155,6 +158,11 @@ class Selector:
             asked = [h for h in hits if in_sections(h.passage.section, q.intent_sections)]
             if not asked and q.drugs:
                 asked = self._asked_sections(q, hits)
+            if not asked and q.drugs and q.intents and set(q.intents) <= SECTION_ONLY_INTENTS:
+                # Side effects are said in the label's own sections for them; its dosing or pharmacology
+                # does not tell them ("side effects of tramadol", whose only label passages here are its
+                # dosing, description and how it is supplied, quoted the dose).
+                return [(0.0, h) for h in hits]
             hits = asked or hits
         # The qualifier is the composer's to judge (it shows context when no passage says it).
         probs = self.model.score(key, replace(q, qualifiers=[], qualifier_text=[]), hits, idf)
@@ -251,6 +259,19 @@ class Selector:
         if key == "fda_label":
             chosen += self._neighbours(chosen[0], hits, {h.passage.id for h in chosen})
         return chosen
+
+    def sections_instead(self, q: QuestionInfo, hits: Sequence[Hit]) -> list[str]:
+        """The label sections found for the asked drug when none is one the question's intent needs and the
+        intent is said nowhere else (``SECTION_ONLY_INTENTS``): what the abstaining label section says it
+        found instead ("Dosage and Administration, How Supplied"); empty otherwise."""
+        if not (q.drugs and q.intents and set(q.intents) <= SECTION_ONLY_INTENTS):
+            return []
+        own = [h for h in hits if h.drug_match]
+        if not own or any(in_sections(h.passage.section, q.intent_sections) for h in own):
+            return []
+        if self._asked_sections(q, own):
+            return []
+        return list(dict.fromkeys(h.passage.section for h in own if h.passage.section))
 
     def _asked_sections(self, q: QuestionInfo, hits: Sequence[Hit]) -> list[Hit]:
         """The chunks of the asked drug's labels' sections for what is asked, from the store, when retrieval

@@ -274,14 +274,20 @@ def test_the_chunks_beside_the_chosen_label_chunk_join_it_retrieved_or_not() -> 
     lead = "The following are the most common adverse reactions by indication not mentioned previously."
     before = "The most common adverse reactions of sertraline were nausea, diarrhea, tremor and dyspepsia."
     store = {
-        "label:s:adverse#0": _label("label:s:adverse#0", "Adverse reactions are described below.", 5).passage,
-        "label:s:adverse#1": _label("label:s:adverse#1", before, 5).passage,
-        "label:s:adverse#2": _label("label:s:adverse#2", lead, 0).passage,
-        "label:s:adverse#3": _label("label:s:adverse#3", "Table 3 lists the reactions.", 1).passage,
-        "label:t:adverse#1": _label("label:t:adverse#1", "Another label's reactions.", 5).passage,
+        "label:s:adverse#0": _label(
+            "label:s:adverse#0", "Adverse reactions are described below.", 5, section="Adverse Reactions"
+        ).passage,
+        "label:s:adverse#1": _label("label:s:adverse#1", before, 5, section="Adverse Reactions").passage,
+        "label:s:adverse#2": _label("label:s:adverse#2", lead, 0, section="Adverse Reactions").passage,
+        "label:s:adverse#3": _label(
+            "label:s:adverse#3", "Table 3 lists the reactions.", 1, section="Adverse Reactions"
+        ).passage,
+        "label:t:adverse#1": _label(
+            "label:t:adverse#1", "Another label's reactions.", 5, section="Adverse Reactions"
+        ).passage,
     }
-    chosen_hit = _label("label:s:adverse#2", lead, 0)
-    table = _label("label:s:adverse#3", "Table 3 lists the reactions.", 1)
+    chosen_hit = _label("label:s:adverse#2", lead, 0, section="Adverse Reactions")
+    table = _label("label:s:adverse#3", "Table 3 lists the reactions.", 1, section="Adverse Reactions")
     model = _FixedScores({"label:s:adverse#2": 0.77, "label:s:adverse#3": 0.2})
     selector = Selector(AnswerSettings(), model, passages=store.get)
     chosen = selector.select("fda_label", q, [chosen_hit, table], {})
@@ -434,3 +440,42 @@ def test_a_label_prefix_is_the_part_of_a_section_record_its_label_shares() -> No
     assert label_prefix(_label("label:abc:adverse-reactions#2", "x", 0).passage) == "label:abc:"
     # an excerpt is not one section of a whole label
     assert label_prefix(_label("dailymed-excerpt:436#0", "x", 0).passage) is None
+
+
+def test_a_side_effect_question_is_not_answered_by_another_section_of_the_label() -> None:
+    # "side effects of tramadol": its only label passages in the index are its dosing, description and how it
+    # is supplied, and the section quoted the dose.
+    dosing = _label(
+        "dailymed-excerpt:436#0",
+        "For patients with moderate to moderately severe chronic pain, tramadol is started at 25 mg/day.",
+        0,
+        drug="tramadol",
+    )
+    supplied = _label(
+        "dailymed-excerpt:148#0",
+        "Tramadol tablets, 50 mg are white.",
+        1,
+        drug="tramadol",
+        section="How Supplied",
+    )
+    selector = Selector(
+        AnswerSettings(), _FixedScores({"dailymed-excerpt:436#0": 0.41, "dailymed-excerpt:148#0": 0.3})
+    )
+    q = analyse_question("What are the side effects of tramadol?", drugs=["tramadol"])
+    assert [p for p, _h in selector.scored("fda_label", q, [dosing, supplied], {})] == [0.0, 0.0]
+    assert selector.select("fda_label", q, [dosing, supplied], {}) == []
+    assert selector.sections_instead(q, [dosing, supplied]) == ["Dosage and Administration", "How Supplied"]
+    # Other questions may still be answered from another section than their own (a MedicationQA "how long
+    # does vicodin stay in breast milk" is answered by the pharmacokinetics).
+    dose = analyse_question("Is tramadol safe in pregnancy?", drugs=["tramadol"])
+    assert [p for p, _h in selector.scored("fda_label", dose, [dosing, supplied], {})] == [0.41, 0.3]
+    assert selector.sections_instead(dose, [dosing, supplied]) == []
+    # With an adverse-reactions chunk among them, the rule does not apply.
+    adverse = _label(
+        "label:t:adverse-reactions#0",
+        "Dizziness and nausea.",
+        2,
+        drug="tramadol",
+        section="Adverse Reactions",
+    )
+    assert selector.sections_instead(q, [dosing, adverse]) == []
