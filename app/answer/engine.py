@@ -367,8 +367,9 @@ class AnswerEngine:
         found = self._selector.sections_instead(q, hits[: self.settings.retrieval.top_k_per_section])
         if not found:
             return None
+        asked = " or ".join(dict.fromkeys(SECTION_NOUNS_ASKED.get(i, i) for i in q.intents))
         return self._messages["fda_label_other_sections"].format(
-            drug=" and ".join(q.drugs), found=", ".join(found[:4])
+            drug=" and ".join(q.drugs), asked=asked, found=", ".join(found[:4])
         )
 
     def _about_drugs(self, key: SectionKey, hits: list[Hit], drugs: Sequence[str]) -> list[Hit]:
@@ -390,6 +391,10 @@ class AnswerEngine:
         return SectionWriter(
             composer, self._extractive, guard, Backend(composer="generative", llm=llm.name), self._messages
         )
+
+
+# How the abstaining label section names what a question asks for that the drug's label passages lack.
+SECTION_NOUNS_ASKED = {"adverse": "adverse reactions or warnings", "pharmacokinetics": "pharmacokinetics"}
 
 
 def _ms(t: float) -> float:

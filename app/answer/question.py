@@ -209,7 +209,34 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         ("clinical pharmacology", "pharmacokinetics", "pharmacodynamics"),
     ),
-    # "What is ciprofloxacin?", "what class is diazepam": what the drug is, and what it is for. Read only
+    # "What is the half-life of amiodarone?", "how long does it take to get carbidopa levodopa out of your
+    # system": how the body handles the drug is said in its pharmacokinetics (not its adverse reactions).
+    "pharmacokinetics": (
+        (
+            r"\bhalf[- ]?li(fe|ves)\b",
+            r"\bpharmacokinetic",
+            r"\bclearance\b",
+            r"\bmetaboli[sz](ed|m)\b",
+            r"\beliminat",
+            r"\bexcret",
+            r"\bbioavailab",
+            r"\babsorption\b",
+            r"\bstays? in (your |the |my |his |her )?(system|body|blood)\b",
+            r"\bout of (your |my |the |his |her )?(system|body)\b",
+        ),
+        ("clinical pharmacology", "pharmacokinetics"),
+    ),
+    # "What drug class is sertraline?", "what kind of drug is metoprolol": the label says what the drug is
+    # in its description or its mechanism ("Sertraline hydrochloride is a selective serotonin reuptake
+    # inhibitor (SSRI) for oral administration"), not in what it is indicated for.
+    "class": (
+        (
+            r"\bclass\b",
+            r"\bwhat (kind|type|sort) of (a )?(drug|medication|medicine|pill)\b",
+        ),
+        ("description", "mechanism of action", "clinical pharmacology"),
+    ),
+    # "What is ciprofloxacin?", "whats xanax": what the drug is, and what it is for. Read only
     # when nothing else is asked (``analyse_question``), so it has no cues of its own.
     "identity": (
         (),

@@ -57,6 +57,10 @@ INTENT_CUES: dict[str, frozenset[str]] = {
         "identity": "indicated used treatment class agent contains tablets capsules",
         "stopping": "discontinue discontinuation taper gradually withdrawal stop reduce",
         "monitoring": "monitor monitored monitoring measure measured test tests level levels periodically",
+        "pharmacokinetics": "half life elimination clearance metabolized metabolism excreted excretion hours "
+        "plasma concentrations absorption absorbed bioavailability",
+        "class": "class inhibitor agonist antagonist blocker analog agent derivative antibiotic "
+        "antidepressant benzodiazepine opioid",
     }.items()
 }
 

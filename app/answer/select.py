@@ -34,7 +34,7 @@ from app.answer.question import (
     in_sections,
     words_as_written,
 )
-from app.answer.relevance import RelevanceModel, focus_idf
+from app.answer.relevance import INTENT_CUES, RelevanceModel, focus_idf
 from app.index.drugs import FORM_WORDS, DrugLexicon, name_parts
 from app.index.lexical import LexicalStore, analyze
 from app.schema import Audience, Hit, Passage, SectionKey
@@ -67,7 +67,7 @@ LABELS_FETCHED = 2
 FETCHED_CHUNKS = 10
 # Intents a label answers only in their own sections (``INTENTS``): when the drug's labels in the index have
 # none of them, the label section abstains instead of quoting another section (``Selector.scored``).
-SECTION_ONLY_INTENTS = frozenset({"adverse"})
+SECTION_ONLY_INTENTS = frozenset({"adverse", "pharmacokinetics"})
 _NAME_STEMS = frozenset(t for w in FORM_WORDS for t in analyze(w))
 # What a guideline or research passage must mention to answer a question about a drug that asks for one of
 # these: a side-effect question is not answered by an abstract that only names the drug ("common metabolites
@@ -92,6 +92,12 @@ INTENT_EVIDENCE: dict[str, frozenset[str]] = {
         "dye dyes",
         "storage": "store stored storage refrigerate refrigerated refrigeration temperature stability shelf",
         "monitoring": "monitor monitored monitoring level levels concentration concentrations inr",
+        "pharmacokinetics": "half life elimination clearance pharmacokinetics pharmacokinetic metabolism "
+        "metabolized excretion excreted bioavailability absorption plasma",
+        # "What drug class is sertraline?" is not answered by a metabolomics study that names it; "sertraline,
+        # a selective serotonin reuptake inhibitor, …" may.
+        "class": "class inhibitor inhibitors agonist antagonist blocker analog analogue agent antibiotic "
+        "antidepressant benzodiazepine opioid statin",
     }.items()
 }
 
@@ -286,7 +292,9 @@ class Selector:
             prefix for h in hits if h.drug_match and (prefix := label_prefix(h.passage)) is not None
         )
         drug_words = {w for d in q.drugs for w in analyze(d)}
-        rest = set(q.focus) - drug_words - _NAME_STEMS
+        # the words that say what is asked ("half-life", "eliminated") are the section's, not the focus
+        asking = {t for intent in q.intents for t in INTENT_CUES.get(intent, ())}
+        rest = set(q.focus) - drug_words - _NAME_STEMS - asking
         found = [
             Hit(passage=p, score=0.0, drug_match=True)
             for prefix in list(labels)[:LABELS_FETCHED]

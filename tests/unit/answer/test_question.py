@@ -75,7 +75,7 @@ def test_what_a_drug_cures_asks_for_its_indications() -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["what is ciprofloxacin", "What is Efudex?", "whats xanax", "what class is diazepam"],
+    ["what is ciprofloxacin", "What is Efudex?", "whats xanax"],
 )
 def test_a_question_that_only_names_its_subject_asks_what_it_is(question: str) -> None:
     q = analyse_question(question)
@@ -229,3 +229,25 @@ def test_a_brand_and_its_generic_or_one_products_ingredients_are_not_two_drugs_t
     assert analyse_question("atorvastatin and lipitor", drugs=["atorvastatin", "lipitor"]).intents == [
         "interaction"
     ]
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "section"),
+    [
+        ("What is the half-life of amiodarone?", "pharmacokinetics", "clinical pharmacology"),
+        ("How is metformin eliminated?", "pharmacokinetics", "pharmacokinetics"),
+        ("how long does it take to get carbidopa levodopa out of your system", "pharmacokinetics", None),
+        ("What drug class is sertraline?", "class", "description"),
+        ("what kind of drug is metoprolol", "class", "mechanism of action"),
+        ("what class is diazepam", "class", "description"),
+    ],
+)
+def test_how_the_body_handles_a_drug_and_what_class_it_is_are_read(
+    question: str, intent: str, section: str | None
+) -> None:
+    q = analyse_question(question)
+    assert intent in q.intents
+    if section:
+        assert section in q.intent_sections
+    # what class a drug is, is not what it is indicated for
+    assert "indications and usage" not in analyse_question("What drug class is sertraline?").intent_sections

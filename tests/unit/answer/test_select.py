@@ -479,3 +479,29 @@ def test_a_side_effect_question_is_not_answered_by_another_section_of_the_label(
         section="Adverse Reactions",
     )
     assert selector.sections_instead(q, [dosing, adverse]) == []
+
+
+def test_a_half_life_is_not_answered_by_the_adverse_reactions_of_the_label() -> None:
+    adverse = _label(
+        "dailymed-excerpt:9#0",
+        "Adverse reactions have been very common in patients treated with amiodarone.",
+        0,
+        drug="amiodarone",
+        section="Adverse Reactions",
+    )
+    selector = Selector(AnswerSettings(), _FixedScores({"dailymed-excerpt:9#0": 0.6}))
+    q = analyse_question("What is the half-life of amiodarone?", drugs=["amiodarone"])
+    assert [p for p, _h in selector.scored("fda_label", q, [adverse], {})] == [0.0]
+    assert selector.sections_instead(q, [adverse]) == ["Adverse Reactions"]
+
+
+def test_what_class_a_drug_is_is_not_answered_by_an_abstract_that_only_names_it() -> None:
+    selector = Selector(AnswerSettings(), RelevanceModel.load())
+    q = analyse_question("What drug class is sertraline?", drugs=["sertraline"])
+    metabolites = _hit(
+        "pmid:1#0", "Metabolomics may inform the biochemical basis for the early efficacy of sertraline.", 0
+    )
+    ssri = _hit("pmid:2#0", "Sertraline, a selective serotonin reuptake inhibitor, was given for 8 weeks.", 1)
+    scored = [p for p, _h in selector.scored("research", q, [metabolites, ssri], {})]
+    assert scored[0] == 0.0
+    assert scored[1] > 0.0
