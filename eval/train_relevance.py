@@ -312,8 +312,11 @@ sibling). `--kind trees` reproduces them.
 **Recipe.** `curbside train relevance` (= `python -m eval.train_relevance`): features {t_features}s, fit
 {t_fit}s on 2 shared CPU cores. Seed {seed}. Limits: the gold of MedicationQA is one DailyMed excerpt
 per question while near-duplicate excerpts of other products exist (the "wrong" top-1 is often a copy of
-the gold text); the guideline section has no human-chosen evidence and uses the same model with the
-research/label indicators off."""
+the gold text); the guideline section has no human-chosen evidence: its passages are scored as research
+passages (`select.SCORED_AS`; scored with both section indicators off, as the training's only guideline
+rows — the unanswerable questions', all negative — had them, every guideline passage got P ≈ 0.01 and the
+section never answered), against a stricter threshold (0.91: above every train-split unanswerable
+question's P)."""
 
 
 def model_text(model: dict[str, Any]) -> str:

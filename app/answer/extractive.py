@@ -52,7 +52,7 @@ _MARKUP = re.compile(r"^(?:[#>*\-•–]+\s*)+|\*\*|__")
 # A numbered list item's number ("2. Known hypersensitivity …").
 _LIST_MARK = re.compile(r"^\(?\d{1,2}[.)]\s+(?=[A-Z])")
 # A heading on a line of its own before the sentence ("Directions\ndo not take more than directed …").
-_HEADING_LINE = re.compile(r"^[A-Z][^\W\d]*(?:[ \t]+[^\W\d]+){0,3}[ \t]*\n\s*(?=\S)")
+_HEADING_LINE = re.compile(r"^[A-Z][^\W\d]*(?:[ \t]+[^\W\d]+){0,7}[ \t]*\n\s*(?=\S)")
 
 
 # A structured abstract's section label ("OBJECTIVE:", "Results:") or a snippet's cut-off one ("JECTIVE:").
@@ -114,7 +114,10 @@ _BOILERPLATE = re.compile(
     r"(?:identified|reported)\b[^:]*\.$|"
     r"The data (?:described|presented) (?:below|above|in this section)\b|"
     r"The (?:mean|median) age (?:was|of the (?:patients|subjects|population) was)\b)"
-    r"|(?:represents?|representing) [\d,.]+ (?:patient|subject)-years of (?:drug )?exposure\.?$",
+    r"|(?:represents?|representing) [\d,.]+ (?:patient|subject)-years of (?:drug )?exposure\.?$"
+    # a guideline summary's notes on its own grading scheme, the same in every summary of the series
+    r"|^The definitions of (?:these|the) (?:grades|levels)\b"
+    r"|^The U\.S\. Preventive Services Task Force \(USPSTF\) grades its recommendations\b",
     re.IGNORECASE,
 )
 BOILERPLATE_PENALTY = 0.5
@@ -250,8 +253,12 @@ def is_clean(text: str) -> bool:
         return False
     if _TABLE_POINTER.search(text) or _PAREN_HEADING.match(text):
         return False
-    if not _TERMINAL.search(text) and len(words) <= 8 and not any(ch.isdigit() for ch in text):
-        return False  # a heading ("Medication Classes for Type 2 Diabetes" has a digit but is title case)
+    short = len(words) <= 8 or (len(words) <= 12 and not re.search(r"[,:;]", text))
+    if not _TERMINAL.search(text) and short and not any(ch.isdigit() for ch in text):
+        # a heading or a title ("Appropriate diagnosis and treatment of work-related carpal tunnel syndrome";
+        # "Medication Classes for Type 2 Diabetes" has a digit but is title case); a list's item says more
+        # ("PMDD: somnolence, dry mouth, dizziness, fatigue, and abdominal pain;")
+        return False
     content = [w for w in words if w.lower() not in _SMALL_WORDS and w[:1].isalpha()]
     titled = sum(w[:1].isupper() for w in content)
     if not _TERMINAL.search(text) and len(words) <= 12 and content and titled >= 0.8 * len(content):

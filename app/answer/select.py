@@ -49,6 +49,13 @@ def threshold(settings: AnswerSettings, key: SectionKey) -> float:
     return float(getattr(settings, f"answer_threshold_{key}"))
 
 
+# Guideline passages are weighed as research passages are: no human-chosen guideline evidence exists to train
+# on, and the model's guideline rows are only the unanswerable questions' (all negative), so scored as their
+# own section every guideline passage got P ≈ 0.01 and the section never answered ("Who should be screened for
+# lung cancer?" retrieved the USPSTF recommendation and abstained). Whether a passage answers a question is
+# learned from BioASQ, PubMedQA and Evidence Inference; the guideline section's stricter threshold
+# (``answer.answer_threshold_guidelines``) is the least P above every train-split unanswerable question's.
+SCORED_AS: dict[SectionKey, SectionKey] = {"guidelines": "research"}
 # Absent focus terms abstain the answer when they carry at least this share of the question's focus (idf).
 ABSENT_SHARE = 0.5
 MISSPELT_MIN_LEN = 6
@@ -171,7 +178,8 @@ class Selector:
                 return [(0.0, h) for h in hits]
             hits = asked or hits
         # The qualifier is the composer's to judge (it shows context when no passage says it).
-        probs = self.model.score(key, replace(q, qualifiers=[], qualifier_text=[]), hits, idf)
+        unqualified = replace(q, qualifiers=[], qualifier_text=[])
+        probs = self.model.score(SCORED_AS.get(key, key), unqualified, hits, idf)
         least = threshold(self.settings, key)
         allowed = [True] * len(hits)
         if key == "fda_label" and q.forms:

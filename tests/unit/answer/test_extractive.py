@@ -3,7 +3,7 @@ question's qualifier must be said of what it asks about, in the passage or in it
 
 from __future__ import annotations
 
-from app.answer.extractive import SENTENCE_WEIGHTS, ExtractiveComposer, is_aim, is_clean, pieces
+from app.answer.extractive import SENTENCE_WEIGHTS, ExtractiveComposer, is_aim, is_clean, pieces, trim
 from app.answer.grounding import check
 from app.answer.question import analyse_question
 from app.corpus.chunker import split_sentences
@@ -495,3 +495,21 @@ def test_a_heading_with_a_parenthetical_is_not_a_statement() -> None:
     assert not is_clean("REACTIONS (listed alphabetically, under each subsection)")
     assert not is_clean("ADVERSE REACTIONS (listed alphabetically, under each subsection)")
     assert is_clean("Sertraline is contraindicated with pimozide (see Drug Interactions).")
+
+
+def test_a_guideline_summarys_headings_titles_and_grading_notes_are_not_its_answer() -> None:
+    assert trim(
+        "Benefits of Detection and Early Treatment \n Although lung cancer screening is not an "
+        "alternative to smoking cessation, screening reduces mortality."
+    ).startswith("Although")
+    assert not is_clean("Appropriate diagnosis and treatment of work-related carpal tunnel syndrome")
+    assert is_clean("PMDD: somnolence, dry mouth, dizziness, fatigue, and abdominal pain;")
+    hit = _label_hit(
+        "Screening for abdominal aortic aneurysm — Major Recommendations",
+        'The definitions of these grades can be found at the end of the "Major Recommendations" field. '
+        "The USPSTF recommends 1-time screening for abdominal aortic aneurysm with ultrasonography in men "
+        "aged 65 to 75 years who have ever smoked.",
+    )
+    q = analyse_question("Should adults be screened for abdominal aortic aneurysm?")
+    statements = [s.text for s in _composer().compose_section("guidelines", q, [hit]).statements]
+    assert statements[0].startswith("The USPSTF recommends 1-time screening")

@@ -505,3 +505,26 @@ def test_what_class_a_drug_is_is_not_answered_by_an_abstract_that_only_names_it(
     scored = [p for p, _h in selector.scored("research", q, [metabolites, ssri], {})]
     assert scored[0] == 0.0
     assert scored[1] > 0.0
+
+
+def _guideline(pid: str, text: str, rank: int) -> Hit:
+    hit = _hit(pid, text, rank)
+    return hit.model_copy(update={"passage": hit.passage.model_copy(update={"source_type": "guideline"})})
+
+
+def test_guideline_passages_are_weighed_as_research_is() -> None:
+    # Scored as their own section (whose training rows are all negatives) every guideline passage got
+    # P ≈ 0.01: "Who should be screened for lung cancer?" retrieved the USPSTF recommendation and abstained.
+    model = RelevanceModel.load()
+    selector = Selector(AnswerSettings(), model)
+    q = analyse_question("Who should be screened for lung cancer?")
+    text = (
+        "The USPSTF recommends annual screening for lung cancer with low-dose computed tomography in adults "
+        "aged 55 to 80 years who have a 30 pack-year smoking history."
+    )
+    hits = [_guideline("ngc:1:major-recommendations#0", text, 0)]
+    scored = [p for p, _h in selector.scored("guidelines", q, hits, {})]
+    assert scored == model.score("research", q, hits, {})
+    assert scored != model.score("guidelines", q, hits, {})
+    # the section keeps its own, stricter threshold: the model was not trained on guideline evidence
+    assert AnswerSettings().answer_threshold_guidelines > AnswerSettings().answer_threshold_research
