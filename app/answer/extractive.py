@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from app.answer.draft import DraftSection, DraftStatement
 from app.answer.grounding import list_parts
 from app.answer.question import (
+    ANIMALS,
     PATIENT_SECTIONS,
     QuestionInfo,
     in_sections,
@@ -451,6 +452,10 @@ class ExtractiveComposer:
         terms_all = set(q.terms) - qualifier_stems
         cues = {t for intent in q.intents for t in INTENT_CUES.get(intent, ())}
         drug_words = {w for d in q.drugs for w in analyze(d)}
+        # What was seen in rats or rabbits ("When pregnant rats and rabbits were given sertraline …") is said
+        # of patients only when nothing else is: weighed like the label's mandatory sentences, unless the
+        # question asks about animals.
+        animals_asked = bool(ANIMALS & set(q.terms))
         out: list[Candidate] = []
         seen: set[str] = set()
         for rank, hit in enumerate(hits):
@@ -527,7 +532,10 @@ class ExtractiveComposer:
                     "rank": float(rank),
                     "position": float(min(idx, 10)),
                     "aim": float(is_aim(text)),
-                    "boilerplate": float(bool(_BOILERPLATE.search(text) or _ANAPHORA.match(text))),
+                    "boilerplate": float(
+                        bool(_BOILERPLATE.search(text) or _ANAPHORA.match(text))
+                        or (not animals_asked and bool(ANIMALS & terms))
+                    ),
                     "long_words": (
                         sum(1 for w in words if len(w) > 12) / len(words) if audience == "patient" else 0.0
                     ),

@@ -91,6 +91,9 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"\bchew",
             r"\binject",
             r"\bmissed? (a )?dose\b",
+            # "How do I switch from warfarin to apixaban?": the label says how under Dosage and Administration
+            # ("Switching from warfarin to ELIQUIS: …")
+            r"\b(switch|convert|transition)(ing)? (a patient |patients |someone )?(from|to|over)\b",
         ),
         (
             "dosage and administration",
@@ -245,6 +248,15 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "pediatric": ((r"\bchild", r"\bpediatric", r"\bkids?\b", r"\binfants?\b"), ("pediatric use",)),
     "geriatric": ((r"\belderly\b", r"\bolder (adults|patients)\b", r"\bgeriatric"), ("geriatric use",)),
 }
+
+# A study in animals, named in its title or text (a trial "in dogs undergoing mastectomy", "in rats").
+ANIMALS = frozenset(
+    analyze(
+        "dog dogs canine cat cats feline horse horses equine cattle bovine sheep ovine pig pigs swine "
+        "porcine rat rats mouse mice murine rodent rodents rabbit rabbits monkey monkeys pup pups litter "
+        "litters"
+    )
+)
 
 # What a question may ask of the product itself (what it looks like, what is in it, how it is kept): its
 # label says it; an abstract or guideline rarely does.

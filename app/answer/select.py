@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from app.answer.question import (
+    ANIMALS,
     PATIENT_SECTIONS,
     QuestionInfo,
     asks_of_product,
@@ -347,15 +348,6 @@ def select_by_floor(key: SectionKey, hits: Sequence[Hit], settings: AnswerSettin
     low = floor(settings, key)
     kept = [h for h in hits if (h.cosine or 0.0) >= low]
     return kept[: settings.passages_per_section]
-
-
-# A study in animals, named in its title or text (a trial "in dogs undergoing mastectomy", "in rats").
-ANIMALS = frozenset(
-    analyze(
-        "dog dogs canine cat cats feline horse horses equine cattle bovine sheep ovine pig pigs swine "
-        "porcine rat rats mouse mice murine rodent rodents rabbit rabbits monkey monkeys"
-    )
-)
 
 
 def in_animals(hit: Hit) -> bool:

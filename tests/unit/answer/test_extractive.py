@@ -513,3 +513,18 @@ def test_a_guideline_summarys_headings_titles_and_grading_notes_are_not_its_answ
     q = analyse_question("Should adults be screened for abdominal aortic aneurysm?")
     statements = [s.text for s in _composer().compose_section("guidelines", q, [hit]).statements]
     assert statements[0].startswith("The USPSTF recommends 1-time screening")
+
+
+def test_what_was_seen_in_animals_comes_after_what_is_said_of_patients() -> None:
+    text = (
+        "When female rats received sertraline during the last third of gestation, there was an increase in "
+        "stillborn pups. Sertraline is present in human milk, and there are no data on its effects on milk "
+        "production."
+    )
+    hit = _drug_label_hit("Sertraline", "Use in Specific Populations", text)
+    q = analyse_question("Can sertraline be used during breastfeeding?", drugs=["sertraline"])
+    statements = [s.text for s in _composer().compose_section("fda_label", q, [hit]).statements]
+    assert statements[0].startswith("Sertraline is present in human milk")
+    rats = analyse_question("What happened to rats given sertraline during lactation?", drugs=["sertraline"])
+    first = _composer().compose_section("fda_label", rats, [hit]).statements[0].text
+    assert first.startswith("When female rats")

@@ -251,3 +251,9 @@ def test_how_the_body_handles_a_drug_and_what_class_it_is_are_read(
         assert section in q.intent_sections
     # what class a drug is, is not what it is indicated for
     assert "indications and usage" not in analyse_question("What drug class is sertraline?").intent_sections
+
+
+def test_switching_from_one_drug_to_another_asks_how_it_is_given() -> None:
+    q = analyse_question("How do I switch from warfarin to apixaban?", drugs=["warfarin", "apixaban"])
+    assert q.intents == ["administration"]
+    assert "dosage and administration" in q.intent_sections
