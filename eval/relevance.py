@@ -95,6 +95,10 @@ RELEVANCE_SETS: dict[str, RelevanceSet] = {
     "evidence_inference": RelevanceSet("retrieval/evidence_inference.jsonl", "research", "evidence"),
 }
 UNANSWERABLE_FILE = "abstention.jsonl"
+# Questions written from the titles of guidelines in the shipped corpus, each with its source guideline's
+# record-id prefix: no human-chosen guideline evidence exists (the three sets above are drug and research
+# questions), so whether the guideline section answers from the guideline asked about is probed apart.
+GUIDELINE_PROBE_FILE = "guideline_probe.jsonl"
 SPLITS = ("validation", "train")
 SYSTEMS = ("curbside", "always_abstain", "top1_first_sentence")
 BASELINES = ("always_abstain", "top1_first_sentence")
@@ -455,6 +459,8 @@ class RelevanceRun:
     seed: int
     # system → one flag per guideline/research section of the product questions: did it abstain?
     product: dict[str, list[bool]] = field(default_factory=dict)
+    # system → per guideline probe question: (the guideline section answered, it cites the source guideline)
+    probe: dict[str, list[tuple[bool, bool]]] = field(default_factory=dict)
 
 
 def in_index(store: PassageStore) -> Callable[[str], bool]:
@@ -549,7 +555,18 @@ def run(
                             score=score_of(retrieval, key),
                         )
                     )
-    return RelevanceRun(outcomes, ceilings, questions, missing, split, limit, seed, product)
+    probe: dict[str, list[tuple[bool, bool]]] = {s: [] for s in systems}
+    if unanswerable and (DATA / GUIDELINE_PROBE_FILE).exists():
+        rows = read_jsonl(DATA / GUIDELINE_PROBE_FILE)
+        questions["guideline_probe"] = len(rows)
+        for row in rows:
+            retrieval = retriever.retrieve(str(row["question"]), k=3 * CEILING_K)
+            prefixes = tuple(str(g) for g in row["gold_prefixes"])
+            for sys_name, system in systems.items():
+                sec = section_statements(system(str(row["question"]), retrieval), "guidelines")
+                cited = {r for _t, rs in sec.statements for r in rs}
+                probe[sys_name].append((sec.answered, any(r.startswith(prefixes) for r in cited)))
+    return RelevanceRun(outcomes, ceilings, questions, missing, split, limit, seed, product, probe)
 
 
 def default_systems(engine: AnswerEngine) -> dict[str, System]:
@@ -610,6 +627,24 @@ def summarize(result: RelevanceRun, *, min_abstention: float = MIN_ABSTENTION) -
                 for s, flags in result.product.items()
                 if flags
             },
+        }
+    if result.questions.get("guideline_probe"):
+        systems_probe: dict[str, Any] = {}
+        for s, flags in result.probe.items():
+            if not flags:
+                continue
+            answer_rate = _ratio(sum(a for a, _c in flags), len(flags))
+            # the guideline section's own decision: answering the probe, abstaining on unanswerable questions
+            held = abstention_metrics([o for o in unanswerable.get(s, []) if o.key == "guidelines"])
+            systems_probe[s] = {
+                "answer_rate": answer_rate,
+                "cites_source_rate": _ratio(sum(c for _a, c in flags), len(flags)),
+                "abstention_rate": held["abstention_rate"],
+                "decision_balanced_accuracy": balanced_accuracy(answer_rate, held["abstention_rate"]),
+            }
+        report["guideline_probe"] = {
+            "questions": result.questions["guideline_probe"],
+            "systems": systems_probe,
         }
     first = next(iter(result.outcomes.values()), [])
     pairs = [(o.score, o.answerable) for o in first]
@@ -686,11 +721,11 @@ def evaluate(
 
 
 def lookup(report: Mapping[str, Any], metric: str, system: str = "curbside") -> float | None:
-    """A threshold's value: ``<set>.<metric>``, ``mean.<metric>`` or ``abstention.abstention_rate`` of
-    ``system``; ``<set>.ceiling.<name>`` for a retrieval ceiling."""
+    """A threshold's value: ``<set>.<metric>``, ``mean.<metric>``, ``abstention.abstention_rate`` or
+    ``guideline_probe.<metric>`` of ``system``; ``<set>.ceiling.<name>`` for a retrieval ceiling."""
     scope, _, name = metric.partition(".")
-    if scope == "abstention":
-        value = report.get("abstention", {}).get("systems", {}).get(system, {}).get(name)
+    if scope in ("abstention", "guideline_probe"):
+        value = report.get(scope, {}).get("systems", {}).get(system, {}).get(name)
     elif scope == "mean":
         value = report.get("mean", {}).get(system, {}).get(name)
     else:
@@ -756,6 +791,20 @@ def markdown_table(report: Mapping[str, Any]) -> str:
             n = entry["systems"][next(iter(entry["systems"]))]["sections"]
             lines.append(
                 f"| {title} | {entry['questions']} ({n} sections) | {metric} | "
+                + " | ".join(_f(v) for v in vals)
+                + " | |"
+            )
+    probe = report.get("guideline_probe")
+    if probe:
+        for metric, label in (
+            ("answer_rate", "answer rate"),
+            ("cites_source_rate", "cites the source guideline"),
+            ("abstention_rate", "guideline section abstention (abstention.jsonl)"),
+            ("decision_balanced_accuracy", "decision balanced accuracy"),
+        ):
+            vals = [probe["systems"].get(s, {}).get(metric) for s in SYSTEMS]
+            lines.append(
+                f"| guideline probe (written from guideline titles) | {probe['questions']} | {label} | "
                 + " | ".join(_f(v) for v in vals)
                 + " | |"
             )

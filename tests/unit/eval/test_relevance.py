@@ -4,6 +4,8 @@ the relevance thresholds."""
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -26,7 +28,9 @@ from app.schema import (
     Span,
     Statement,
 )
+from eval.datasets import DATA
 from eval.relevance import (
+    GUIDELINE_PROBE_FILE,
     RelevanceRun,
     SectionOutcome,
     abstention_curve,
@@ -336,3 +340,40 @@ def test_product_questions_outside_the_label_are_reported_apart_from_the_unanswe
         " | – | – | 0.250 | |" in markdown_table(report)
     )
     assert "product_questions" not in summarize(baseline_run("top1_first_sentence"))
+
+
+def test_the_guideline_probe_reports_answering_and_citing_the_source_guideline() -> None:
+    run = baseline_run("top1_first_sentence")
+    # four probe questions: three answered, two of them from the guideline asked about
+    run.probe = {"top1_first_sentence": [(True, True), (True, False), (False, False), (True, True)]}
+    run.questions["guideline_probe"] = 4
+    report = summarize(run)
+    assert report["guideline_probe"] == {
+        "questions": 4,
+        "systems": {
+            "top1_first_sentence": {
+                "answer_rate": 0.75,
+                "cites_source_rate": 0.5,
+                # the baseline run's unanswerable guideline sections all answer
+                "abstention_rate": 0.0,
+                "decision_balanced_accuracy": 0.375,
+            }
+        },
+    }
+    assert lookup(report, "guideline_probe.decision_balanced_accuracy", "top1_first_sentence") == 0.375
+    table = markdown_table(report)
+    assert "| guideline probe (written from guideline titles) | 4 | answer rate | – | – | 0.750 | |" in table
+    assert "| 4 | cites the source guideline | – | – | 0.500 | |" in table
+    assert "guideline_probe" not in summarize(baseline_run("top1_first_sentence"))
+
+
+def test_every_guideline_probe_question_names_a_guideline_of_the_shipped_corpus() -> None:
+    rows = [json.loads(line) for line in (DATA / GUIDELINE_PROBE_FILE).read_text().splitlines() if line]
+    corpus = Path(__file__).resolve().parents[3] / "corpus" / "guidelines"
+    ids: set[str] = set()
+    for path in corpus.glob("*.jsonl.gz"):
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            ids |= {json.loads(line)["id"] for line in f if line.strip()}
+    assert len(rows) >= 20
+    for row in rows:
+        assert any(i.startswith(tuple(row["gold_prefixes"])) for i in ids), row
