@@ -26,6 +26,7 @@ from app.answer.question import (
     words_as_written,
 )
 from app.answer.relevance import INTENT_CUES, phrase_coverage
+from app.answer.select import INTENT_EVIDENCE
 from app.index.lexical import analyze
 from app.schema import SECTION_NOUNS, SECTION_SOURCE, Audience, Hit, SectionKey
 from app.settings import AnswerSettings
@@ -131,6 +132,13 @@ _ANAPHORA = re.compile(
 )
 # Without a relevance model a passage's cosine stands in for its P(answers), weighed at this share.
 COSINE_SHARE = 0.2
+# What a guideline or research sentence must say to answer a drug question of these intents (the passage
+# already names the drug with ``select.INTENT_EVIDENCE``'s words, which are too loose for one sentence:
+# "… if the patient is adequately controlled on and tolerating hydrochlorothiazide" does not say its side
+# effects). Other intents are said in too many ways ("contains ethanol" for what is in a product).
+SAID_OF: dict[str, frozenset[str]] = {
+    "adverse": frozenset(analyze("adverse side toxicity toxic harms")),
+}
 # Intents whose answer always says the intent's own words (storage: "store", "temperature"…): see
 # ``ExtractiveComposer.compose_section``.
 SAID_IN_WORDS = frozenset({"storage"})
@@ -376,6 +384,25 @@ class ExtractiveComposer:
             # says it, the section's other sentences ("Each capsule contains: 500 mg amoxicillin", "Use
             # safety closures when dispensing") are not the answer.
             candidates = [c for c in candidates if c.features["cue"] > 0] or candidates
+        said = {t for intent in q.intents for t in SAID_OF.get(intent, ())}
+        # (in research only for a drug question: a research question about harms is answered by a trial's
+        # findings in its own words, "88 parents (81%) reported …")
+        if (
+            said
+            and "comparison" not in q.intents
+            and (key == "guidelines" or (key == "research" and q.drugs))
+        ):
+            # The passage was chosen because one of its sentences names the drug with its side effects; the
+            # others need not say them ("Methotrexate monotherapy is conditionally recommended over …"
+            # from a guideline whose next sentence does): only the sentences that say it answer, and when none
+            # can be quoted the section does not answer.
+            candidates = [c for c in candidates if c.terms & said]
+            if not candidates:
+                return DraftSection(key=key, abstained=True, message=self.messages.get(key))
+            # and of them, those naming the drug ("The reported adverse effects of acupuncture …" in the
+            # guideline that says tramadol's is about something else); an abstract may name it otherwise (MTX)
+            drug_words = {w for d in q.drugs for w in analyze(d)}
+            candidates = [c for c in candidates if drug_words <= c.terms] or candidates
         if "interaction" in q.intents:
             # "Does omeprazole interact with clopidogrel?": the omeprazole label's sentences about
             # methotrexate or warfarin do not answer it; one naming clopidogrel may. When no passage names
@@ -453,9 +480,14 @@ class ExtractiveComposer:
         cues = {t for intent in q.intents for t in INTENT_CUES.get(intent, ())}
         drug_words = {w for d in q.drugs for w in analyze(d)}
         # What was seen in rats or rabbits ("When pregnant rats and rabbits were given sertraline …") is said
-        # of patients only when nothing else is: weighed like the label's mandatory sentences, unless the
-        # question asks about animals.
-        animals_asked = bool(ANIMALS & set(q.terms))
+        # of patients only when nothing else is: weighed like the label's mandatory sentences, in a label
+        # section or for a drug question that needs evidence said of patients (``select.INTENT_EVIDENCE``),
+        # unless the question asks about animals. A research question ("Is Adar3 involved in learning and
+        # memory?") is often answered by the study in mice.
+        needs_patients = key == "fda_label" or bool(
+            q.drugs and any(intent in INTENT_EVIDENCE for intent in q.intents)
+        )
+        animals_asked = not needs_patients or bool(ANIMALS & set(q.terms))
         out: list[Candidate] = []
         seen: set[str] = set()
         for rank, hit in enumerate(hits):

@@ -528,3 +528,49 @@ def test_what_was_seen_in_animals_comes_after_what_is_said_of_patients() -> None
     rats = analyse_question("What happened to rats given sertraline during lactation?", drugs=["sertraline"])
     first = _composer().compose_section("fda_label", rats, [hit]).statements[0].text
     assert first.startswith("When female rats")
+
+
+def _guideline_hit(text: str) -> Hit:
+    spans = [Span(start=s.start, end=s.end) for s in split_sentences(text)]
+    passage = Passage(
+        id="ngc:1:major-recommendations#0",
+        record_id="ngc:1:major-recommendations",
+        text=text,
+        title="A guideline — Major Recommendations",
+        source_type="guideline",
+        section="Major Recommendations",
+        sentences=spans,
+    )
+    return Hit(passage=passage, score=1.0, cosine=0.6, relevance=0.95)
+
+
+def test_a_guideline_answers_a_drugs_side_effects_only_with_sentences_that_say_them() -> None:
+    q = analyse_question("What are the side effects of tramadol?", drugs=["tramadol"])
+    hit = _guideline_hit(
+        "Tramadol is conditionally recommended over other opioids for chronic pain in older adults. "
+        "The reported adverse effects of acupuncture were bruising and fainting. "
+        "The most common adverse effects of tramadol were nausea, dizziness, somnolence, and constipation."
+    )
+    statements = [s.text for s in _composer().compose_section("guidelines", q, [hit]).statements]
+    assert statements == [
+        "The most common adverse effects of tramadol were nausea, dizziness, somnolence, and constipation."
+    ]
+    # "tolerating" chose the passage, but no sentence says the drug's side effects: the section abstains
+    tolerating = _guideline_hit(
+        "The Work Group does not suggest switching from tramadol to another opioid if the patient is "
+        "adequately controlled on and tolerating tramadol."
+    )
+    assert _composer().compose_section("guidelines", q, [tolerating]).abstained
+
+
+def test_a_research_question_is_answered_by_the_study_in_mice() -> None:
+    text = (
+        "Mice lacking exon 3 of Adar3 have deficits in hippocampus-dependent short-term spatial memory "
+        "formation. ADAR3 is highly expressed in the brain, but its functional significance is unknown."
+    )
+    spans = [Span(start=s.start, end=s.end) for s in split_sentences(text)]
+    passage = Passage(id="pmid:1#0", record_id="pmid:1", text=text, source_type="research", sentences=spans)
+    hit = Hit(passage=passage, score=1.0, cosine=0.6, relevance=0.9)
+    q = analyse_question("Is Adar3 involved in learning and memory?")
+    first = _composer().compose_section("research", q, [hit]).statements[0].text
+    assert first.startswith("Mice lacking exon 3 of Adar3")
