@@ -487,7 +487,7 @@ class ExtractiveComposer:
         needs_patients = key == "fda_label" or bool(
             q.drugs and any(intent in INTENT_EVIDENCE for intent in q.intents)
         )
-        animals_asked = not needs_patients or bool(ANIMALS & set(q.terms))
+        weigh_animals_down = needs_patients and not ANIMALS & set(q.terms)
         out: list[Candidate] = []
         seen: set[str] = set()
         for rank, hit in enumerate(hits):
@@ -566,7 +566,7 @@ class ExtractiveComposer:
                     "aim": float(is_aim(text)),
                     "boilerplate": float(
                         bool(_BOILERPLATE.search(text) or _ANAPHORA.match(text))
-                        or (not animals_asked and bool(ANIMALS & terms))
+                        or (weigh_animals_down and bool(ANIMALS & terms))
                     ),
                     "long_words": (
                         sum(1 for w in words if len(w) > 12) / len(words) if audience == "patient" else 0.0

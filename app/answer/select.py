@@ -172,7 +172,7 @@ class Selector:
             asked = [h for h in hits if in_sections(h.passage.section, q.intent_sections)]
             if not asked and q.drugs:
                 asked = self._asked_sections(q, hits)
-            if not asked and q.drugs and q.intents and set(q.intents) <= SECTION_ONLY_INTENTS:
+            if not asked and said_only_in_own_sections(q):
                 # Side effects are said in the label's own sections for them; its dosing or pharmacology
                 # does not tell them ("side effects of tramadol", whose only label passages here are its
                 # dosing, description and how it is supplied, quoted the dose).
@@ -279,7 +279,7 @@ class Selector:
         """The label sections found for the asked drug when none is one the question's intent needs and the
         intent is said nowhere else (``SECTION_ONLY_INTENTS``): what the abstaining label section says it
         found instead ("Dosage and Administration, How Supplied"); empty otherwise."""
-        if not (q.drugs and q.intents and set(q.intents) <= SECTION_ONLY_INTENTS):
+        if not said_only_in_own_sections(q):
             return []
         own = [h for h in hits if h.drug_match]
         if not own or any(in_sections(h.passage.section, q.intent_sections) for h in own):
@@ -293,8 +293,11 @@ class Selector:
         returned none: "What are the side effects of warfarin?" retrieved its Medication Guide, overdosage
         and patient counselling chunks but not its Adverse Reactions, and the label section abstained (or
         quoted the dose for "bupropion hcl 300mg is good for what?"). The labels are those of the retrieved
-        hits of the drug (``LABELS_FETCHED`` at most, in retrieval order); the chunks have no retrieval
-        scores, so the model weighs them by what they say."""
+        hits of the drug (``LABELS_FETCHED`` at most, in retrieval order). Like ``own_answer``, a chunk must
+        hold the question's other focus terms, the words that say what is asked and a product name's salt or
+        form words aside ("bupropion hcl"): "i take lorazepam, my eyes are blurry, if i stop taking it …" is
+        not answered by the dosing of Dosage and Administration. The chunks have no retrieval scores, so the
+        model weighs them by what they say."""
         if self.label is None:
             return []
         labels = dict.fromkeys(
@@ -332,6 +335,12 @@ class Selector:
                     Hit(passage=passage, score=0.0, drug_match=best.drug_match, relevance=best.relevance)
                 )
         return out
+
+
+def said_only_in_own_sections(q: QuestionInfo) -> bool:
+    """Does the question ask about a drug only what its label says in that intent's own sections
+    (``SECTION_ONLY_INTENTS``: side effects, pharmacokinetics)?"""
+    return bool(q.drugs and q.intents and set(q.intents) <= SECTION_ONLY_INTENTS)
 
 
 def label_prefix(passage: Passage) -> str | None:
