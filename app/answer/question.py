@@ -388,6 +388,9 @@ _QUALIFYING_HEADS = frozenset(
 # Two drugs asked about together ("take calcium with alendronate", "metoprolol and lexapro") ask how they
 # interact when nothing else is asked.
 _TWO_DRUGS = re.compile(r"\b(with|and|plus|together|while on|mix)\b")
+# Words that say two named drugs are taken together, not one product's name ("can i take acetaminophen and
+# ibuprofen" asks about taking two products, whatever labels name both): ``two_products``.
+_TAKEN_TOGETHER = re.compile(r"\b(with|plus|together|while on|mix|take|taking|took|use|using)\b")
 # "What is X?", "whats X", "what class is X": a short question that only names its subject asks what it is
 # (and what it is for); "what is in X", "what is X for", "what is the difference between…" ask other things.
 _IDENTITY = re.compile(r"^\W*(what is|what are|whats|what's)\s+(an?\s+|the\s+)?(?P<rest>[^?.!]+?)[\s?.!]*$")
@@ -467,8 +470,7 @@ def two_products(drugs: list[str], asked: str, lexicon: DrugLexicon) -> bool:
     """Do the ``drugs`` the question names (lexicon keys) make two products, to take together? Not a brand and
     its generic ("the difference between atorvastatin and lipitor"), nor, joined by "and" alone, the
     ingredients of one combination product, a label of which names both ("acetaminophen and … codeine")."""
-    # "can i take acetaminophen and ibuprofen" asks about taking two products, whatever labels name both
-    joined_by_and = not re.search(r"\b(with|plus|together|while on|mix|take|taking|took|use|using)\b", asked)
+    joined_by_and = not _TAKEN_TOGETHER.search(asked)
     for i, a in enumerate(drugs):
         names = lexicon.synonyms(a)
         for b in drugs[i + 1 :]:

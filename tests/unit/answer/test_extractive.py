@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from app.answer.extractive import SENTENCE_WEIGHTS, ExtractiveComposer, is_aim, is_clean, pieces, trim
 from app.answer.grounding import check
-from app.answer.question import analyse_question
+from app.answer.question import QuestionInfo, analyse_question
 from app.corpus.chunker import split_sentences
 from app.prompts import load_prompt
-from app.schema import Hit, Passage, Span
+from app.schema import Hit, Passage, SectionKey, Span
 from app.settings import Settings
 
 
@@ -63,6 +63,11 @@ def _composer() -> ExtractiveComposer:
     return ExtractiveComposer(settings.answer, load_prompt(settings.paths.prompts_dir, "abstain").entries())
 
 
+def _quoted(key: SectionKey, q: QuestionInfo, hits: list[Hit]) -> list[str]:
+    """What the section quotes of ``hits`` for ``q``."""
+    return [s.text for s in _composer().compose_section(key, q, hits).statements]
+
+
 def _label_hit(title: str, text: str) -> Hit:
     spans = [Span(start=s.start, end=s.end) for s in split_sentences(text)]
     passage = Passage(
@@ -110,7 +115,7 @@ def _sertraline_label(text: str) -> Hit:
 def _side_effects(hit: Hit) -> list[str]:
     """What the label section quotes of ``hit`` for the sertraline side-effects question."""
     q = analyse_question(_SIDE_EFFECTS, drugs=["sertraline"])
-    return [s.text for s in _composer().compose_section("fda_label", q, [hit]).statements]
+    return _quoted("fda_label", q, [hit])
 
 
 def test_a_qualifier_in_the_products_name_is_said_of_every_section_of_its_label() -> None:
@@ -153,7 +158,7 @@ def test_products_that_look_different_are_each_quoted_with_their_own_citation() 
     # A short passage the learned selection chose (it passed the section's calibrated threshold) is quoted
     # whole, whatever its P(answers); one the cosine floor rule let through, with no decision, is not.
     chosen = [_short_hit("b#0", "phenytoin — Ingredients and Appearance", "PINK", 0.41)]
-    assert [s.text for s in _composer().compose_section("fda_label", q, chosen).statements] == ["PINK"]
+    assert _quoted("fda_label", q, chosen) == ["PINK"]
     floor = [chosen[0].model_copy(update={"relevance": None})]
     assert _composer().compose_section("fda_label", q, floor).abstained
 
@@ -408,7 +413,7 @@ def test_an_appearance_question_naming_a_strength_is_not_answered_with_another_s
     )
     hit = _drug_label_hit("Spironolactone", "Dosage Forms and Strengths", text)
     q = analyse_question("what does spironolactone 25 mg pill look like", drugs=["spironolactone"])
-    quoted = [s.text for s in _composer().compose_section("fda_label", q, [hit]).statements]
+    quoted = _quoted("fda_label", q, [hit])
     assert any("25 mg round" in s for s in quoted)
     assert not any("50 mg oval" in s for s in quoted)
 
@@ -511,7 +516,7 @@ def test_a_guideline_summarys_headings_titles_and_grading_notes_are_not_its_answ
         "aged 65 to 75 years who have ever smoked.",
     )
     q = analyse_question("Should adults be screened for abdominal aortic aneurysm?")
-    statements = [s.text for s in _composer().compose_section("guidelines", q, [hit]).statements]
+    statements = _quoted("guidelines", q, [hit])
     assert statements[0].startswith("The USPSTF recommends 1-time screening")
 
 
@@ -523,7 +528,7 @@ def test_what_was_seen_in_animals_comes_after_what_is_said_of_patients() -> None
     )
     hit = _drug_label_hit("Sertraline", "Use in Specific Populations", text)
     q = analyse_question("Can sertraline be used during breastfeeding?", drugs=["sertraline"])
-    statements = [s.text for s in _composer().compose_section("fda_label", q, [hit]).statements]
+    statements = _quoted("fda_label", q, [hit])
     assert statements[0].startswith("Sertraline is present in human milk")
     rats = analyse_question("What happened to rats given sertraline during lactation?", drugs=["sertraline"])
     first = _composer().compose_section("fda_label", rats, [hit]).statements[0].text
@@ -551,7 +556,7 @@ def test_a_guideline_answers_a_drugs_side_effects_only_with_sentences_that_say_t
         "The reported adverse effects of acupuncture were bruising and fainting. "
         "The most common adverse effects of tramadol were nausea, dizziness, somnolence, and constipation."
     )
-    statements = [s.text for s in _composer().compose_section("guidelines", q, [hit]).statements]
+    statements = _quoted("guidelines", q, [hit])
     assert statements == [
         "The most common adverse effects of tramadol were nausea, dizziness, somnolence, and constipation."
     ]

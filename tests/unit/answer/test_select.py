@@ -368,22 +368,23 @@ def test_a_label_of_the_asked_drug_alone_answers_before_a_combination_that_holds
 def test_a_combination_above_the_threshold_does_not_keep_the_drugs_own_section_from_answering() -> None:
     # "What are the side effects of lisinopril?": lisinopril and hydrochlorothiazide's Adverse Reactions
     # scored above the threshold, so lisinopril's own (0.225) was not lifted, then the combination was
-    # dropped and the section abstained.
-    lisinopril = _label(
-        "label:li:adverse-reactions#4",
-        "Other reactions include hyponatremia and angioedema.",
+    # dropped and the section abstained. The same, with this file's lexicon: acetaminophen alone and the
+    # hydrocodone combination.
+    own = _label(
+        "label:ap:adverse-reactions#4",
+        "Other reactions include rash and angioedema.",
         1,
         drug="Acetaminophen",
         brand="Tylenol",
         section="Adverse Reactions",
     )
-    model = _FixedScores({COMBINATION.passage.id: 0.5, lisinopril.passage.id: 0.225})
+    model = _FixedScores({COMBINATION.passage.id: 0.5, own.passage.id: 0.225})
     selector = Selector(AnswerSettings(), model, lexicon=_lexicon())
     q = analyse_question("What are the side effects of acetaminophen?", drugs=["acetaminophen"])
-    scored = {h.passage.id: p for p, h in selector.scored("fda_label", q, [COMBINATION, lisinopril], {})}
+    scored = {h.passage.id: p for p, h in selector.scored("fda_label", q, [COMBINATION, own], {})}
     assert scored == {
         COMBINATION.passage.id: 0.0,
-        lisinopril.passage.id: AnswerSettings().answer_threshold_fda_label,
+        own.passage.id: AnswerSettings().answer_threshold_fda_label,
     }
 
 
