@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from app.answer.draft import DraftSection, DraftStatement
-from app.answer.grounding import list_parts
+from app.answer.grounding import ITEM_START, list_parts
 from app.answer.question import (
     ANIMALS,
     PATIENT_SECTIONS,
@@ -247,14 +247,23 @@ def _continues(sentences: Sequence[str], idx: int, passage_text: str) -> bool:
     return not _TERMINAL.search(passage_text)
 
 
+def _is_item(piece: str, source_type: str) -> bool:
+    """A list item: bulleted, or one of a label's OTC list run into one line (``grounding.ITEM_START``). It
+    may start in lower case, and it ends where the next item starts (no full stop: it is not cut)."""
+    bulleted = piece.lstrip().startswith(_BULLET)
+    return bulleted or (source_type == "fda_label" and bool(ITEM_START.match(piece)))
+
+
 def _question_or_markup(text: str) -> bool:
     """A question, a table row, code or a Markdown link: never quoted as a statement."""
     return text.endswith("?") or "|" in text or "`" in text or "](" in text
 
 
-def is_clean(text: str) -> bool:
+def is_clean(text: str, *, listed: bool = False) -> bool:
     """Whether a quotable sentence reads as a statement: not a question, heading, table row, markup, label
-    numbering or a fragment cut mid-word (a snippet that starts or ends inside a sentence)."""
+    numbering or a fragment cut mid-word (a snippet that starts or ends inside a sentence). ``listed``: the
+    text was a bulleted list item in its passage, which may start in lower case ("do not exceed 6 tablets in
+    24 hours")."""
     words = text.split()
     if not words or _question_or_markup(text) or "#" in text[:3]:
         return False
@@ -273,7 +282,7 @@ def is_clean(text: str) -> bool:
     if not _TERMINAL.search(text) and len(words) <= 12 and content and titled >= 0.8 * len(content):
         return False  # a title-case heading
     first = text[0]
-    if first.islower() or not (first.isalnum() or first in "(“\"'‘["):
+    if (first.islower() and not listed) or not (first.isalnum() or first in "(“\"'‘["):
         return False
     upper = sum(1 for w in words if _UPPER_WORD.match(w))
     return upper / len(words) <= 0.4
@@ -509,6 +518,7 @@ class ExtractiveComposer:
             sentences = [piece for sentence in p.sentence_texts() for piece in pieces(sentence)]
             for idx, sentence in enumerate(sentences):
                 text = trim(sentence)
+                listed = _is_item(sentence, p.source_type)
                 if (
                     not text.endswith(":")
                     and _ANNOUNCES.search(text)
@@ -520,7 +530,12 @@ class ExtractiveComposer:
                     # A lead-in ("…offered to patients who:") is only whole with what follows it.
                     text = f"{text} {trim(sentences[idx + 1])}"
                     seen.add(trim(sentences[idx + 1]))  # said with its lead-in, not again alone
-                elif not _TERMINAL.search(text) and _continues(sentences, idx, p.text):
+                elif (
+                    not _TERMINAL.search(text)
+                    and not listed
+                    and not (idx + 1 < len(sentences) and _is_item(sentences[idx + 1], p.source_type))
+                    and _continues(sentences, idx, p.text)
+                ):
                     # Cut inside a sentence ("These 3066 patients exposed to sertraline hydrochloride" |
                     # "for 8 to12 weeks represent …"): quoted with its rest, or not at all at a chunk's end.
                     if idx + 1 >= len(sentences) or text in seen:
@@ -531,7 +546,7 @@ class ExtractiveComposer:
                         seen.add(trim(sentences[idx + 1]))
                 text = _drop_own_heading(text, p.section)
                 words = text.split()
-                if len(words) < 6 or len(words) > 80 or text in seen or not is_clean(text):
+                if len(words) < 6 or len(words) > 80 or text in seen or not is_clean(text, listed=listed):
                     continue
                 stems = analyze(text)
                 terms = set(stems)

@@ -88,13 +88,49 @@ _LIST_BREAK = re.compile(
 )
 
 
+# An OTC Drug Facts list run into one line, with its bullets ("Directions •do not take more than directed
+# •adults and children 12 years and over: take 1 tablet …") or without them, its items only told apart by how
+# they start ("… 2 tablets may be used do not exceed 6 tablets in 24 hours, unless directed by a doctor
+# children under 12 years: ask a doctor"). Each item is a unit of its own; a bullet stays with its item.
+_INLINE_BULLET = re.compile(r"\s*(?=•)")
+_OTC_RUN = re.compile(r"\b(?:do not|ask a doctor|adults and children|children under|stop use)\b")
+ITEM_START = re.compile(
+    r"(?:do not|adults\b|children\b|if\b|ask a doctor|stop use|the smallest|drink\b|swallow\b"
+    r"|(?<!\bnot )(?<!\bto )(?<!\bmay )take\b)"
+)
+_LIST_START = re.compile(r"^(?:•\s*|[A-Z][a-z]+\s+)?(?:" + ITEM_START.pattern + ")")  # "Directions do not …"
+_ITEM_BREAK = re.compile(r"(?<=[a-z0-9)])(?<!\band)(?<!\bor)\s+(?=" + ITEM_START.pattern + ")")
+MIN_RUN_WORDS = 12
+
+
+def _items(text: str) -> list[str]:
+    """The items of a run-on OTC list without punctuation between them (see ``_OTC_RUN``): it starts as a list
+    does (an item, a bullet, a one-word heading and an item); else the text."""
+    if (
+        len(text.split()) < MIN_RUN_WORDS
+        or not _LIST_START.match(text)
+        or re.search(r"[.!?;]\s|[.!?;]\s*$", text)
+        or not _OTC_RUN.search(text)
+    ):
+        return [text]
+    return [part.strip() for part in _ITEM_BREAK.split(text) if part.strip()]
+
+
 def list_parts(sentence: str) -> list[str]:
-    """A sentence, or the lists of a run-on one longer than ``LONG_SENTENCE`` words: verbatim parts of it.
-    The composer quotes such parts, and the guard matches a statement against them, so that the polarity of
-    one list ("… it is not always possible to … estimate their frequency") is not another's."""
-    if len(sentence.split()) <= LONG_SENTENCE:
-        return [sentence]
-    return [part.strip() for part in _LIST_BREAK.split(sentence) if part.strip()]
+    """A sentence, or the lists of a run-on one longer than ``LONG_SENTENCE`` words, or the items of an OTC
+    list run into one line: verbatim parts of it. The composer quotes such parts, and the guard matches a
+    statement against them, so that the polarity of one list ("… it is not always possible to … estimate their
+    frequency") or item ("do not exceed …") is not another's."""
+    out: list[str] = []
+    for bulleted in _INLINE_BULLET.split(sentence):
+        item = bulleted.strip()
+        if not item:
+            continue
+        if len(item.split()) > LONG_SENTENCE:
+            out += [part.strip() for part in _LIST_BREAK.split(item) if part.strip()]
+        else:
+            out += _items(item)
+    return out
 
 
 @dataclass

@@ -579,3 +579,57 @@ def test_a_research_question_is_answered_by_the_study_in_mice() -> None:
     q = analyse_question("Is Adar3 involved in learning and memory?")
     first = _composer().compose_section("research", q, [hit]).statements[0].text
     assert first.startswith("Mice lacking exon 3 of Adar3")
+
+
+# An OTC Drug Facts "Directions" list as some labels store it: its bullets gone, one line, no full stop.
+_OTC_RUN = (
+    "Directions do not take more than directed the smallest effective dose should be used adults and "
+    "children 12 years and over: take 1 tablet every 4 to 6 hours while symptoms persist if pain or fever "
+    "does not respond to 1 tablet, 2 tablets may be used do not exceed 6 tablets in 24 hours, unless "
+    "directed by a doctor children under 12 years: ask a doctor"
+)
+# The same list with its bullets run into one line, a group heading left at the end of an item.
+_OTC_BULLETS = (
+    "Directions •do not take more than directed •if taken with food, this product may take longer to work "
+    "adults and children 12 years and older: •take 1 capsule every 8 to 12 hours while symptoms last "
+    "•do not exceed 3 capsules in a 24-hour period children under 12 years: •ask a doctor"
+)
+
+
+def test_an_otc_list_run_into_one_line_is_cut_into_its_items() -> None:
+    parts = pieces(_OTC_RUN)
+    assert all(part in _OTC_RUN for part in parts)  # verbatim
+    assert "do not exceed 6 tablets in 24 hours, unless directed by a doctor" in parts
+    item = "adults and children 12 years and over: take 1 tablet every 4 to 6 hours while symptoms persist"
+    assert item in parts  # "adults and" | "children …" is one item
+    assert "children under 12 years: ask a doctor" in parts
+    bulleted = pieces(_OTC_BULLETS)
+    assert all(part in _OTC_BULLETS for part in bulleted)
+    assert "•do not exceed 3 capsules in a 24-hour period" in bulleted
+    assert "adults and children 12 years and older:" in bulleted
+    # prose is never cut so, even with "do not" in it
+    prose = "Patients should be told that they do not need to take the tablets with food if nausea is absent"
+    assert pieces(prose) == [prose]
+
+
+def test_the_items_of_an_otc_list_are_quoted_and_pass_the_guard() -> None:
+    hit = _drug_label_hit("Ibuprofen", "Dosage and Administration", _OTC_RUN, relevance=0.9)
+    q = analyse_question("What is the maximum dose of ibuprofen?", drugs=["ibuprofen"])
+    texts = [s.text for s in _composer().compose_section("fda_label", q, [hit]).statements]
+    assert "do not exceed 6 tablets in 24 hours, unless directed by a doctor" in texts
+    for text in texts:
+        assert text in _OTC_RUN
+        assert check(text, [hit.passage]).supported, text
+    bulleted = _drug_label_hit("Naproxen Sodium", "Dosage and Administration", _OTC_BULLETS, relevance=0.9)
+    q = analyse_question("How often can I take naproxen?", drugs=["naproxen"])
+    texts = [s.text for s in _composer().compose_section("fda_label", q, [bulleted]).statements]
+    # a group heading is quoted with the item it leads in to, not with the item before it
+    lead_in = "adults and children 12 years and older: take 1 capsule every 8 to 12 hours while symptoms last"
+    assert lead_in in texts
+    assert not any(t.startswith("if taken with food") and "adults" in t for t in texts)
+
+
+def test_a_bulleted_item_may_start_in_lower_case_a_fragment_may_not() -> None:
+    item = "do not take longer than 10 days, unless directed by a doctor (see Warnings)"
+    assert is_clean(item, listed=True)
+    assert not is_clean(item)
