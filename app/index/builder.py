@@ -25,7 +25,7 @@ from app.corpus.jsonl import corpus_checksum, corpus_files, load_corpus
 from app.corpus.passages import embedding_text, passages_from_records
 from app.index.cache import EmbeddingCache
 from app.index.dense import FaissStore
-from app.index.drugs import DrugLexicon, drug_keys, tokens
+from app.index.drugs import DRUG_KEYS_VERSION, DrugLexicon, drug_keys, tokens
 from app.index.embedder import Embedder, load_embedder
 from app.index.lexical import ANALYZER, LexicalDoc, TantivyStore
 from app.index.manifest import (
@@ -61,6 +61,7 @@ def expected(settings: Settings) -> dict[str, Any]:
         "model": settings.embedding.model,
         "max_seq_length": settings.embedding.max_seq_length,
         "dense_kind": settings.index.dense_kind,
+        "drug_keys": DRUG_KEYS_VERSION,
     }
 
 
@@ -73,6 +74,7 @@ def check_manifest(settings: Settings, manifest: Manifest, *, corpus_sha: str | 
         "model": manifest.model,
         "max_seq_length": manifest.max_seq_length,
         "dense_kind": manifest.dense.get("requested_kind", manifest.dense.get("kind")),
+        "drug_keys": manifest.lexical.get("drug_keys"),
     }
     for key, want in exp.items():
         if got[key] != want:
@@ -214,7 +216,12 @@ def build_index(
                 "stores": dense_stores,
                 **settings.index.model_dump(),
             },
-            lexical={"engine": "tantivy", "analyzer": ANALYZER, "bm25": "tantivy default (k1=1.2, b=0.75)"},
+            lexical={
+                "engine": "tantivy",
+                "analyzer": ANALYZER,
+                "bm25": "tantivy default (k1=1.2, b=0.75)",
+                "drug_keys": DRUG_KEYS_VERSION,
+            },
             counts={st: counts.get(st, 0) for st in SOURCE_TYPES},
             records=len(records),
             passages=len(passages),

@@ -17,6 +17,10 @@ from typing import Any
 
 from wordfreq import zipf_frequency
 
+# How drug keys are made: an index built with another version is rebuilt (its lexicon would differ).
+# 2: route and form words ("inhalation", "nasal", "patch") are not part of a key.
+DRUG_KEYS_VERSION = 2
+
 _SALTS = {
     "hydrochloride", "hcl", "dihydrochloride", "sodium", "potassium", "calcium", "magnesium", "sulfate",
     "sulphate", "phosphate", "acetate", "maleate", "mesylate", "dimesylate", "besylate", "citrate",
@@ -30,6 +34,16 @@ _SALTS = {
     "cream", "ointment", "gel", "usp", "for", "topical", "ophthalmic", "kit", "pen", "film", "coated",
     "mg", "mcg", "ml", "g", "iu", "units", "unit",
 }  # fmt: skip
+# Routes and forms a product name may end with ("albuterol sulfate inhalation solution", "FLUTICASONE
+# PROPIONATE NASAL", "estradiol patch"): not part of the drug's key, so that the product answers to its
+# drug's name; which form a question asks about is told apart later (app/answer/question.py FORMS).
+_ROUTES = {
+    "inhalation", "inhalant", "inhaler", "aerosol", "nebulizer", "nasal", "spray", "drops", "drop", "otic",
+    "vaginal", "rectal", "transdermal", "patch", "lotion", "powder", "syrup", "elixir", "liquid", "chewable",
+    "suppository", "suppositories", "jelly", "foam", "granules", "concentrate", "emulsion", "lozenge",
+    "lozenges", "softgel", "softgels", "caplet", "caplets", "gelcaps",
+}  # fmt: skip
+_NOT_NAME = frozenset(_SALTS | _ROUTES)
 
 # Words that join or qualify names; never a drug on their own, never the first or last word of a key
 # ("CALCIUM AND ALENDRONATE" split on "and" must not leave "and"; "Concerta and Lexapro" is two drugs).
@@ -157,7 +171,7 @@ def drug_keys(name: str | None) -> set[str]:
     parts = name_parts(text)
     for chunk in [text, *parts] if len(parts) > 1 else [text]:
         words = _trim(tokens(chunk))
-        core = _trim([w for w in words if w not in _SALTS and not w.isdigit()])
+        core = _trim([w for w in words if w not in _NOT_NAME and not w.isdigit()])
         for form in (core, words):
             if not form or not any(
                 len(w) >= 3 and w.replace("-", "").isalpha() and w not in FUNCTION_WORDS for w in form
@@ -175,7 +189,7 @@ def drug_keys(name: str | None) -> set[str]:
 _NAME_PARTS = re.compile(r",|;|/|\band\b|\bwith\b|\+")
 # Words of a product name that never name an ingredient: salts, forms, release ("Carbidopa and Levodopa,
 # extended release" has two ingredients, not three).
-FORM_WORDS = frozenset(_SALTS) | {"extended", "release", "delayed", "modified", "controlled", "sustained",
+FORM_WORDS = _NOT_NAME | {"extended", "release", "delayed", "modified", "controlled", "sustained",
                                   "immediate", "orally", "disintegrating", "chewable"}  # fmt: skip
 
 
@@ -189,7 +203,7 @@ def _full_key(name: str | None) -> str | None:
     """The key of the whole name (salts and forms dropped), not of its parts."""
     if not name:
         return None
-    words = _trim([w for w in tokens(name.replace("®", " ")) if w not in _SALTS and not w.isdigit()])
+    words = _trim([w for w in tokens(name.replace("®", " ")) if w not in _NOT_NAME and not w.isdigit()])
     key = " ".join(words)
     return key if len(key) >= 3 else None
 

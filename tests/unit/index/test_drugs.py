@@ -13,6 +13,18 @@ def test_salts_and_forms_are_stripped_and_biosimilar_suffix_dropped() -> None:
     assert drug_keys("POTASSIUM CHLORIDE") == {"potassium chloride"}
 
 
+def test_a_route_or_form_in_a_product_name_is_not_part_of_its_key() -> None:
+    # "what do i mix albuterol sulfate inhalation solution with in my nebulizer?" names "albuterol": the
+    # product must be found under it (it was under "albuterol inhalation" only, so never retrieved)
+    assert drug_keys("albuterol sulfate inhalation solution") == {"albuterol"}
+    assert drug_keys("FLUTICASONE PROPIONATE NASAL") == {"fluticasone"}
+    assert drug_keys("estradiol patch") == {"estradiol"}
+    products = [(0, "albuterol sulfate inhalation solution", None), (1, "Albuterol Sulfate", None)]
+    lex = DrugLexicon.build(products)
+    assert lex.detect("what do i mix albuterol sulfate inhalation solution with?") == ["albuterol"]
+    assert lex.rows(["albuterol"]) == {0, 1}
+
+
 def _lexicon() -> DrugLexicon:
     common = Counter({"body": 50, "complete": 80})
     return DrugLexicon.build(

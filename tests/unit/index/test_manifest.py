@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.index.builder import build_index, current_dir, staleness
+from app.index.drugs import DRUG_KEYS_VERSION
 from app.index.embedder import Embedder
 from app.index.manifest import IndexMismatch, read_manifest
 from app.index.search_index import SearchIndex
@@ -67,6 +68,19 @@ def test_changed_settings_make_index_stale(fresh_settings: Settings, embedder: E
     reason = staleness(fresh_settings)
     assert reason is not None
     assert "chunker" in reason
+
+
+def test_an_index_whose_drug_keys_were_made_another_way_is_stale(
+    fresh_settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.index import builder
+
+    build_index(fresh_settings, embedder=embedder, progress=False, log=_quiet)
+    assert staleness(fresh_settings) is None
+    monkeypatch.setattr(builder, "DRUG_KEYS_VERSION", DRUG_KEYS_VERSION + 1)
+    reason = staleness(fresh_settings)
+    assert reason is not None
+    assert "drug_keys" in reason
 
 
 def test_damaged_artefact_is_detected(fresh_settings: Settings, embedder: Embedder) -> None:
