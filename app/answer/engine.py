@@ -23,7 +23,7 @@ from app.answer.condense import Earlier, condense, condense_transcript, topic_of
 from app.answer.draft import DraftSection
 from app.answer.emergency import detect_emergency
 from app.answer.extractive import ExtractiveComposer
-from app.answer.focus import FocusEntities, find_focus, mentions_drug, warm_up
+from app.answer.focus import FocusEntities, about_drugs, find_focus, warm_up
 from app.answer.followups import suggest
 from app.answer.generative import GenerativeComposer
 from app.answer.guard import Guard, GuardPolicy
@@ -377,7 +377,11 @@ class AnswerEngine:
         (any of its names); label passages are the drug's own already (retrieval restricts them)."""
         if not drugs or key == "fda_label":
             return hits
-        return [h for h in hits if all(mentions_drug(h.passage, d, self.lexicon) for d in drugs)]
+
+        def record_text(record_id: str) -> str:
+            return " ".join(p.text for p in self.index.passages.by_record(record_id))
+
+        return about_drugs(hits, drugs, self.lexicon, record_text if key == "research" else None)
 
     def _writer(self, llm: LLMClient | None, guard: Guard) -> SectionWriter:
         """The composer for this answer (generative when an LLM is configured), behind the fallback policy."""

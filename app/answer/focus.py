@@ -14,7 +14,7 @@ under any of its names (generic ↔ brand, salt forms), so a section can reject 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
@@ -24,7 +24,7 @@ from wordfreq import top_n_list
 from app.answer.question import INTENT_STEMS, UNIT_WORD
 from app.index.drugs import _DRUG_STEMS, _SALTS, FUNCTION_WORDS, DrugLexicon, english_zipf, tokens
 from app.index.lexical import analyze
-from app.schema import Passage
+from app.schema import Hit, Passage
 
 DocFreq = Callable[[str], int]
 """Number of passages (of every source type) whose text holds an index term (a stem from ``analyze``)."""
@@ -192,6 +192,31 @@ def mentions_drug(text_or_passage: str | Passage, drug_key: str, lexicon: DrugLe
     toks = [part for w in tokens(text) for part in (w, *w.split("-")) if part]
     joined = f" {' '.join(toks)} "
     return any(f" {name} " in joined for name in names)
+
+
+def about_drugs(
+    hits: Sequence[Hit],
+    drugs: Sequence[str],
+    lexicon: DrugLexicon,
+    record_text: Callable[[str], str] | None = None,
+) -> list[Hit]:
+    """The hits that name every one of ``drugs``. With ``record_text`` (a record's whole text), a chunk also
+    counts when its record names them: an abstract names its drugs once and then abbreviates them
+    ("indacaterol (IND)/glycopyrronium (GLY) … IND/GLY showed an improvement")."""
+    named: dict[str, bool] = {}
+
+    def names_all(h: Hit) -> bool:
+        if all(mentions_drug(h.passage, d, lexicon) for d in drugs):
+            return True
+        if record_text is None:
+            return False
+        rid = h.passage.record_id
+        if rid not in named:
+            text = record_text(rid)
+            named[rid] = all(mentions_drug(text, d, lexicon) for d in drugs)
+        return named[rid]
+
+    return [h for h in hits if names_all(h)]
 
 
 # -- helpers ------------------------------------------------------------------------------------------------

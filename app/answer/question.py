@@ -152,7 +152,14 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
     "storage": (
-        (r"\bstor(e|age|ed)\b", r"\brefrigerat", r"\bexpir", r"\bshelf\b", r"\btemp(erature)?s?\b"),
+        # "expiry", "expired", "expiration date" — not "forced expiratory volume"
+        (
+            r"\bstor(e|age|ed)\b",
+            r"\brefrigerat",
+            r"\bexpir(e|es|ed|y|ation)\b",
+            r"\bshelf\b",
+            r"\btemp(erature)?s?\b",
+        ),
         ("how supplied", "storage and handling", "how supplied/storage and handling"),
     ),
     "stopping": (

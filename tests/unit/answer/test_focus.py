@@ -11,11 +11,18 @@ from typing import Any
 
 import pytest
 
-from app.answer.focus import DocFreq, FocusEntities, find_focus, mentions_drug, unknown_message
+from app.answer.focus import (
+    DocFreq,
+    FocusEntities,
+    about_drugs,
+    find_focus,
+    mentions_drug,
+    unknown_message,
+)
 from app.index.drugs import FUNCTION_WORDS, DrugLexicon, english_zipf, tokens
 from app.index.lexical import LexicalDoc, TantivyStore, analyze
 from app.prompts import load_prompt
-from app.schema import Passage
+from app.schema import Hit, Passage
 from app.settings import ROOT
 from eval.datasets import DATA, read_jsonl
 
@@ -247,3 +254,27 @@ def test_search_text_reads_only_a_misspelt_drug_name_as_the_drug() -> None:
     text = "Motoprolol pill with paracetamol and CGRPs?"
     assert focus.search_text(text, doc_freq) == "metoprolol pill with paracetamol and CGRPs?"
     assert FocusEntities().search_text(text, doc_freq) == text
+
+
+def test_a_chunk_of_an_abstract_that_names_the_drugs_is_about_them() -> None:
+    labels = [(0, "indacaterol maleate inhalation powder", None), (1, "tiotropium bromide", None)]
+    lex = DrugLexicon.build(labels)
+    methods = "Indacaterol (IND)/glycopyrronium (GLY) was compared with open-label tiotropium (TIO)."
+    results = "IND/GLY improved FEV1 versus all comparators, including TIO (all P<0.05)."
+    other = "Salmeterol improved FEV1 versus placebo."
+    chunks = {
+        "pmid:1#0": ("pmid:1", methods),
+        "pmid:1#1": ("pmid:1", results),
+        "pmid:2#0": ("pmid:2", other),
+    }
+    hits = [
+        Hit(passage=Passage(id=pid, record_id=rid, text=text, source_type="research"), score=1.0)
+        for pid, (rid, text) in chunks.items()
+    ]
+
+    def record_text(record_id: str) -> str:
+        return " ".join(text for rid, text in chunks.values() if rid == record_id)
+
+    drugs = ["indacaterol", "tiotropium"]
+    assert [h.passage.id for h in about_drugs(hits, drugs, lex)] == ["pmid:1#0"]
+    assert [h.passage.id for h in about_drugs(hits, drugs, lex, record_text)] == ["pmid:1#0", "pmid:1#1"]

@@ -116,6 +116,13 @@ def test_everyday_and_misspelt_intent_words(question: str, intent: str) -> None:
     assert intent in analyse_question(question).intents
 
 
+def test_expiry_is_storage_forced_expiratory_volume_is_not() -> None:
+    assert "storage" in analyse_question("does amoxicillin expire?").intents
+    assert "storage" in analyse_question("what is the expiration date of insulin").intents
+    fev1 = analyse_question("With respect to forced expiratory volume in 1 second, how does A compare?")
+    assert "storage" not in fev1.intents
+
+
 def test_two_drugs_taken_together_ask_how_they_interact() -> None:
     both = analyse_question("can i take metamucil with ciprofloxacin?", drugs=["psyllium", "ciprofloxacin"])
     assert both.intents == ["interaction"]
