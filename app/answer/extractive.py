@@ -432,6 +432,12 @@ class ExtractiveComposer:
                 message = self.messages[template].format(source=SECTION_NOUNS[key], qualifier=partner)
                 return DraftSection(key=key, statements=context, abstained=True, message=message)
             candidates = naming or candidates
+            # What else the question names to take with the drug, when it is no drug of the lexicon ("Does
+            # resmetirom interact with statins?", "… grapefruit juice …"): a sentence naming it comes before
+            # the label's other interaction sentences ("Resmetirom is a weak CYP2C8 inhibitor.").
+            partner_terms = set(q.focus) - asked_drugs
+            if partner_terms and len(q.drugs) == 1:
+                candidates = [c for c in candidates if partner_terms & c.terms] or candidates
         asked = strengths(q.text)
         if asked and "appearance" in q.intents:
             # "What does spironolactone 25 mg pill look like": the 50 mg tablet's description is another

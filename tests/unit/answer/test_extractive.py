@@ -633,3 +633,21 @@ def test_a_bulleted_item_may_start_in_lower_case_a_fragment_may_not() -> None:
     item = "do not take longer than 10 days, unless directed by a doctor (see Warnings)"
     assert is_clean(item, listed=True)
     assert not is_clean(item)
+
+
+def test_an_interaction_answer_names_what_the_question_takes_with_the_drug() -> None:
+    text = (
+        "Resmetirom is a weak CYP2C8 inhibitor. REZDIFFRA increased plasma concentrations of some statins, "
+        "which may increase the risk of adverse reactions. Rosuvastatin and simvastatin: Limit daily statin "
+        "dosage to 20 mg. Pravastatin and atorvastatin: Limit daily statin dosage to 40 mg."
+    )
+    hit = _drug_label_hit("Resmetirom", "Drug Interactions", text, relevance=0.9)
+    q = analyse_question("Does resmetirom interact with statins?", drugs=["resmetirom"])
+    texts = [s.text for s in _composer().compose_section("fda_label", q, [hit]).statements]
+    assert texts
+    assert "Resmetirom is a weak CYP2C8 inhibitor." not in texts
+    assert all("statin" in t for t in texts)
+    # with nothing naming the partner, the section still answers from the drug's interactions
+    alone = _drug_label_hit("Resmetirom", "Drug Interactions", "Resmetirom is a weak CYP2C8 inhibitor.")
+    q2 = analyse_question("Does resmetirom interact with grapefruit?", drugs=["resmetirom"])
+    assert [s.text for s in _composer().compose_section("fda_label", q2, [alone]).statements]
