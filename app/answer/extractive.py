@@ -412,7 +412,7 @@ class ExtractiveComposer:
             # guideline that says tramadol's is about something else); an abstract may name it otherwise (MTX)
             drug_words = {w for d in q.drugs for w in analyze(d)}
             candidates = [c for c in candidates if drug_words <= c.terms] or candidates
-        if "interaction" in q.intents:
+        if {"interaction", "alcohol"} & set(q.intents):
             # "Does omeprazole interact with clopidogrel?": the omeprazole label's sentences about
             # methotrexate or warfarin do not answer it; one naming clopidogrel may. When no passage names
             # the other asked drug, the section says so and shows what its passages do cover, as context.
@@ -436,6 +436,8 @@ class ExtractiveComposer:
             # resmetirom interact with statins?", "… grapefruit juice …"): a sentence naming it comes before
             # the label's other interaction sentences ("Resmetirom is a weak CYP2C8 inhibitor.").
             partner_terms = set(q.focus) - asked_drugs
+            if "alcohol" in q.intents:
+                partner_terms = set(INTENT_EVIDENCE["alcohol"])  # not "while" of "… while taking sertraline"
             if partner_terms and len(q.drugs) == 1:
                 candidates = [c for c in candidates if partner_terms & c.terms] or candidates
         asked = strengths(q.text)

@@ -36,8 +36,27 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("pregnancy", "use in specific populations", "lactation", "nursing mothers", "teratogenic effects"),
     ),
     "interaction": (
-        (r"interact", r"\btogether with\b", r"\bcombin(e|ed|ing)\b", r"\bwith alcohol\b"),
+        (r"interact", r"\btogether with\b", r"\bcombin(e|ed|ing)\b"),  # drinking: the "alcohol" intent
         ("drug interactions",),
+    ),
+    # Drinking while on a drug ("Is it safe to drink alcohol while taking sertraline?"); not alcohol as the
+    # condition treated ("naltrexone for alcohol dependence"). Only for a question naming a drug.
+    "alcohol": (
+        (
+            r"\b(alcohol|alcoholic|beer|wine|liquor|booze)\b"
+            r"(?!.{0,30}\b(use disorder|dependen|withdraw|abuse|addict|poison|intoxicat|craving))",
+        ),
+        (
+            "drug interactions",
+            "precautions",
+            "general precautions",
+            "information for patients",
+            "medication guide",
+            "patient counseling information",
+            "warnings",
+            "warnings and precautions",
+            "contraindications",
+        ),
     ),
     "indication": (
         (
@@ -524,6 +543,8 @@ def analyse_question(
         and (lexicon is None or two_products(drug_keys, asked, lexicon))
     ):
         intents.append("interaction")  # "can i take metamucil with ciprofloxacin?"
+    if "alcohol" in intents and not drug_keys:
+        intents.remove("alcohol")  # "Does alcohol raise blood pressure?" asks of alcohol itself
     if not intents and _asks_identity(asked):
         intents.append("identity")
     sections = {s for name in intents for s in INTENTS[name][1]}

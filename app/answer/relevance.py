@@ -44,6 +44,7 @@ INTENT_CUES: dict[str, frozenset[str]] = {
         "contraindication": "contraindicated contraindications hypersensitivity not use",
         "pregnancy": "pregnancy pregnant fetal lactation breastfeeding risk",
         "interaction": "interaction interactions concomitant coadministration increase decrease levels",
+        "alcohol": "alcohol alcoholic drink drinking beverages ethanol",
         "warning": "warning warnings risk serious monitor caution",
         "mechanism": "mechanism action inhibits receptor binds acts",
         "overdose": "overdosage overdose toxicity symptoms treatment",

@@ -86,6 +86,7 @@ INTENT_EVIDENCE: dict[str, frozenset[str]] = {
         "adverse": "adverse side tolerability tolerated safety toxicity toxic harms",
         "dose": "dose doses dosage dosing dosed mg titration",
         "interaction": "interaction interactions interact concomitant coadministration coadministered",
+        "alcohol": "alcohol alcoholic ethanol drinking beverages",
         "pregnancy": "pregnancy pregnant fetal fetus lactation breastfeeding milk",
         # Who should not take a drug is said as such: "Warfarin is a commonly used anticoagulant" does not
         # answer what its contraindications are. (Not the warning intent: its cue "risk" also reads a

@@ -651,3 +651,16 @@ def test_an_interaction_answer_names_what_the_question_takes_with_the_drug() -> 
     alone = _drug_label_hit("Resmetirom", "Drug Interactions", "Resmetirom is a weak CYP2C8 inhibitor.")
     q2 = analyse_question("Does resmetirom interact with grapefruit?", drugs=["resmetirom"])
     assert [s.text for s in _composer().compose_section("fda_label", q2, [alone]).statements]
+
+
+def test_a_question_about_drinking_on_a_drug_is_answered_by_what_its_label_says_of_alcohol() -> None:
+    text = (
+        "Patients should be cautioned about the concomitant use of sertraline and NSAIDs, aspirin, or "
+        "warfarin, since combined use has been associated with an increased risk of bleeding. Do not "
+        "drink alcohol while you take sertraline hydrochloride tablets. Tell your healthcare provider "
+        "about all the medicines that you take, including prescription and over-the-counter medicines."
+    )
+    hit = _drug_label_hit("Sertraline", "Medication Guide", text, relevance=0.9)
+    q = analyse_question("Is it safe to drink alcohol while taking sertraline?", drugs=["sertraline"])
+    texts = [s.text for s in _composer().compose_section("fda_label", q, [hit]).statements]
+    assert texts == ["Do not drink alcohol while you take sertraline hydrochloride tablets."]

@@ -123,6 +123,18 @@ def test_expiry_is_storage_forced_expiratory_volume_is_not() -> None:
     assert "storage" not in fev1.intents
 
 
+def test_drinking_on_a_drug_asks_of_alcohol_treating_alcohol_dependence_does_not() -> None:
+    q = analyse_question("Is it safe to drink alcohol while taking sertraline?", drugs=["sertraline"])
+    assert "alcohol" in q.intents
+    assert "medication guide" in q.intent_sections
+    wine = analyse_question("can I have a glass of wine on amoxicillin", drugs=["amoxicillin"])
+    assert "alcohol" in wine.intents
+    treats = analyse_question("Does naltrexone help with alcohol dependence?", drugs=["naltrexone"])
+    assert not {"alcohol", "interaction"} & set(treats.intents)
+    assert "indication" in treats.intents
+    assert analyse_question("Does alcohol raise blood pressure?").intents == []  # no drug: alcohol itself
+
+
 def test_two_drugs_taken_together_ask_how_they_interact() -> None:
     both = analyse_question("can i take metamucil with ciprofloxacin?", drugs=["psyllium", "ciprofloxacin"])
     assert both.intents == ["interaction"]
