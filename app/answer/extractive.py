@@ -139,6 +139,20 @@ COSINE_SHARE = 0.2
 SAID_OF: dict[str, frozenset[str]] = {
     "adverse": frozenset(analyze("adverse side toxicity toxic harms")),
 }
+# A guideline answers a drug question of these intents only with sentences that say what is asked: its
+# recommendation on the drug ("The Work Group recommends sertraline … as monotherapy for PTSD") does not say
+# how long the drug takes to work, its dose or what to do in an overdose. (Not research: a trial's findings
+# say it in their own words, and the research sets measure it.)
+GUIDELINE_SAID_OF: dict[str, frozenset[str]] = {
+    **{
+        intent: INTENT_EVIDENCE[intent]
+        for intent in ("dose", "pregnancy", "interaction", "alcohol", "contraindication")
+    },
+    "onset": frozenset(analyze("onset weeks week days begin response respond improvement")),
+    "overdose": frozenset(analyze("overdose overdosage toxicity poisoning antidote reversal")),
+    "pharmacokinetics": frozenset(analyze("half-life clearance metabolized metabolism excreted elimination")),
+    "stopping": frozenset(analyze("discontinue discontinuation taper tapering withdrawal stop")),
+}
 # Intents whose answer always says the intent's own words (storage: "store", "temperature"…): see
 # ``ExtractiveComposer.compose_section``.
 SAID_IN_WORDS = frozenset({"storage"})
@@ -394,6 +408,9 @@ class ExtractiveComposer:
             # safety closures when dispensing") are not the answer.
             candidates = [c for c in candidates if c.features["cue"] > 0] or candidates
         said = {t for intent in q.intents for t in SAID_OF.get(intent, ())}
+        said_of_drug = key == "guidelines" and bool(q.drugs) and bool(set(q.intents) & set(GUIDELINE_SAID_OF))
+        if said_of_drug:
+            said |= {t for intent in q.intents for t in GUIDELINE_SAID_OF.get(intent, ())}
         # (in research only for a drug question: a research question about harms is answered by a trial's
         # findings in its own words, "88 parents (81%) reported …")
         if (
@@ -411,7 +428,11 @@ class ExtractiveComposer:
             # and of them, those naming the drug ("The reported adverse effects of acupuncture …" in the
             # guideline that says tramadol's is about something else); an abstract may name it otherwise (MTX)
             drug_words = {w for d in q.drugs for w in analyze(d)}
-            candidates = [c for c in candidates if drug_words <= c.terms] or candidates
+            naming = [c for c in candidates if drug_words <= c.terms]
+            if said_of_drug and not naming:
+                # a guideline's "UFH is preferred when rapid reversal may be needed": not warfarin's antidote
+                return DraftSection(key=key, abstained=True, message=self.messages.get(key))
+            candidates = naming or candidates
         if {"interaction", "alcohol"} & set(q.intents):
             # "Does omeprazole interact with clopidogrel?": the omeprazole label's sentences about
             # methotrexate or warfarin do not answer it; one naming clopidogrel may. When no passage names

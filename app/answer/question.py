@@ -66,7 +66,7 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"\btreat",
             r"\bcures?\b",
             # "what is qvar for", "what is it for"; not "what is the dose of X for PPD"
-            r"\bwhat (is|are) (the |this |that )?(?!dos|max|usual|recommended)\S+ for\b",
+            r"\bwhat (is|are) (the |this |that )?(?!dos|max|usual|recommended|antidote)\S+ for\b",
             r"\bgood for\b",
             r"\bfor what\b",
             r"\beffective",
@@ -212,7 +212,7 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         ("dosage and administration", "warnings"),
     ),
-    "overdose": ((r"overdos", r"\btoo much\b"), ("overdosage",)),
+    "overdose": ((r"overdos", r"\btoo much\b", r"\bantidotes?\b"), ("overdosage",)),
     # "How should warfarin be monitored?", "what labs to check on lithium": what to measure and how often is
     # said where the dose is adjusted ("2.4 Monitoring to Achieve Optimal Anticoagulation"), in the
     # warnings, or under Laboratory Tests.
@@ -396,7 +396,8 @@ _INTENT_WORDS = (
     "ingredients inactive available come comes stop stopping taper lower "
     "compare compared comparison versus vs respect fast quickly soon onset cure cures "
     "mg mgs mcg milligram milligrams temp temperature quit quitting whats class "
-    "am one happen happens happened cause causes caused causing monitor monitored monitoring"
+    "am one happen happens happened cause causes caused causing monitor monitored monitoring "
+    "overdose overdosed overdoses antidote antidotes"
 )
 INTENT_STEMS = frozenset(analyze(_INTENT_WORDS))
 

@@ -87,6 +87,7 @@ INTENT_EVIDENCE: dict[str, frozenset[str]] = {
         "dose": "dose doses dosage dosing dosed mg titration",
         "interaction": "interaction interactions interact concomitant coadministration coadministered",
         "alcohol": "alcohol alcoholic ethanol drinking beverages",
+        "overdose": "overdose overdosage overdoses toxicity poisoning antidote reversal intoxication",
         "pregnancy": "pregnancy pregnant fetal fetus lactation breastfeeding milk",
         # Who should not take a drug is said as such: "Warfarin is a commonly used anticoagulant" does not
         # answer what its contraindications are. (Not the warning intent: its cue "risk" also reads a

@@ -664,3 +664,23 @@ def test_a_question_about_drinking_on_a_drug_is_answered_by_what_its_label_says_
     q = analyse_question("Is it safe to drink alcohol while taking sertraline?", drugs=["sertraline"])
     texts = [s.text for s in _composer().compose_section("fda_label", q, [hit]).statements]
     assert texts == ["Do not drink alcohol while you take sertraline hydrochloride tablets."]
+
+
+def test_a_guideline_answers_a_drugs_onset_or_overdose_only_with_sentences_that_say_it_of_the_drug() -> None:
+    onset = analyse_question("How long does it take for sertraline to work?", drugs=["sertraline"])
+    recommendation = _guideline_hit(
+        "The Work Group recommends sertraline, paroxetine, fluoxetine, or venlafaxine as monotherapy for "
+        "PTSD. There is insufficient evidence to recommend for or against mirtazapine with sertraline."
+    )
+    assert _composer().compose_section("guidelines", onset, [recommendation]).abstained
+    says = _guideline_hit(
+        "The Work Group recommends sertraline as monotherapy for PTSD. A response to sertraline is usually "
+        "seen within 2 to 4 weeks, and a full trial lasts at least 8 weeks."
+    )
+    assert _quoted("guidelines", onset, [says])[0].startswith("A response to sertraline")
+    antidote = analyse_question("What is the antidote for warfarin overdose?", drugs=["warfarin"])
+    other_drug = _guideline_hit(
+        "Warfarin is preferred for long-term anticoagulation in patients with mechanical valves. UFH is "
+        "preferred when rapid reversal may be needed (e.g., pending surgery, high bleeding risk)."
+    )
+    assert _composer().compose_section("guidelines", antidote, [other_drug]).abstained

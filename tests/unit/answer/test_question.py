@@ -135,6 +135,12 @@ def test_drinking_on_a_drug_asks_of_alcohol_treating_alcohol_dependence_does_not
     assert analyse_question("Does alcohol raise blood pressure?").intents == []  # no drug: alcohol itself
 
 
+def test_an_antidote_is_asked_of_the_overdose_section() -> None:
+    q = analyse_question("What is the antidote for warfarin overdose?", drugs=["warfarin"])
+    assert q.intents == ["overdose"]  # not "what is X for" (an indication)
+    assert q.focus == ["warfarin"]  # asks nothing more than the drug's overdosage section says
+
+
 def test_two_drugs_taken_together_ask_how_they_interact() -> None:
     both = analyse_question("can i take metamucil with ciprofloxacin?", drugs=["psyllium", "ciprofloxacin"])
     assert both.intents == ["interaction"]

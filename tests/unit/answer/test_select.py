@@ -529,3 +529,23 @@ def test_guideline_passages_are_weighed_as_research_is() -> None:
     assert scored != model.score("guidelines", q, hits, {})
     # the section keeps its own, stricter threshold: the model was not trained on guideline evidence
     assert AnswerSettings().answer_threshold_guidelines > AnswerSettings().answer_threshold_research
+
+
+def test_an_overdose_question_needs_research_that_speaks_of_overdose() -> None:
+    selector = Selector(AnswerSettings(), RelevanceModel.load())
+    design = _hit(
+        "pmid:5#0",
+        "Warfarin is a commonly used anticoagulant. Whether a given dose of the different formulations of "
+        "warfarin will result in the same effect on the INR is uncertain.",
+        0,
+    )
+    reversal = _hit(
+        "pmid:6#0",
+        "In patients with warfarin overdose and an INR above 9, oral vitamin K reversed anticoagulation "
+        "within 24 hours in 85% of patients.",
+        1,
+    )
+    q = analyse_question("What is the antidote for warfarin overdose?", drugs=["warfarin"])
+    scored = dict((h.passage.id, p) for p, h in selector.scored("research", q, [design, reversal], {}))
+    assert scored["pmid:5#0"] == 0.0
+    assert scored["pmid:6#0"] > 0.0
