@@ -26,7 +26,7 @@ from app.answer.question import (
     words_as_written,
 )
 from app.answer.relevance import INTENT_CUES, phrase_coverage
-from app.answer.select import INTENT_EVIDENCE
+from app.answer.select import INTENT_EVIDENCE, MISSED_DOSE
 from app.index.lexical import analyze
 from app.schema import SECTION_NOUNS, SECTION_SOURCE, Audience, Hit, SectionKey
 from app.settings import AnswerSettings
@@ -407,6 +407,11 @@ class ExtractiveComposer:
             # says it, the section's other sentences ("Each capsule contains: 500 mg amoxicillin", "Use
             # safety closures when dispensing") are not the answer.
             candidates = [c for c in candidates if c.features["cue"] > 0] or candidates
+        if "missed_dose" in q.intents:
+            # what to do after a missed dose is said in those words; the dosing around it does not say it
+            candidates = [c for c in candidates if c.terms & MISSED_DOSE]
+            if not candidates:
+                return DraftSection(key=key, abstained=True, message=self.messages.get(key))
         said = {t for intent in q.intents for t in SAID_OF.get(intent, ())}
         said_of_drug = key == "guidelines" and bool(q.drugs) and bool(set(q.intents) & set(GUIDELINE_SAID_OF))
         if said_of_drug:

@@ -213,6 +213,23 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("dosage and administration", "warnings"),
     ),
     "overdose": ((r"overdos", r"\btoo much\b", r"\bantidotes?\b"), ("overdosage",)),
+    # "What should I do if I miss a dose of levothyroxine?": said in the label's dosing and patient sections
+    # ("If you miss a dose, take it as soon as you remember"), and only in those words.
+    "missed_dose": (
+        (
+            r"\bmiss(es|ed|ing)? (a |my |the |one |two )?(dose|doses|pill|pills|tablet|injection|shot)\b",
+            r"\bforg[oe]t(ten)? (to take|a dose|my|to use)\b",
+            r"\bskip(s|ped|ping)? (a |my )?(dose|pill)\b",
+        ),
+        (
+            "dosage and administration",
+            "patient package insert",
+            "medication guide",
+            "information for patients",
+            "patient counseling information",
+            "patient medication information",
+        ),
+    ),
     # "How should warfarin be monitored?", "what labs to check on lithium": what to measure and how often is
     # said where the dose is adjusted ("2.4 Monitoring to Achieve Optimal Anticoagulation"), in the
     # warnings, or under Laboratory Tests.
@@ -397,7 +414,7 @@ _INTENT_WORDS = (
     "compare compared comparison versus vs respect fast quickly soon onset cure cures "
     "mg mgs mcg milligram milligrams temp temperature quit quitting whats class "
     "am one happen happens happened cause causes caused causing monitor monitored monitoring "
-    "overdose overdosed overdoses antidote antidotes"
+    "overdose overdosed overdoses antidote antidotes miss missed forget forgot skip skipped"
 )
 INTENT_STEMS = frozenset(analyze(_INTENT_WORDS))
 

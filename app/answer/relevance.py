@@ -45,6 +45,7 @@ INTENT_CUES: dict[str, frozenset[str]] = {
         "pregnancy": "pregnancy pregnant fetal lactation breastfeeding risk",
         "interaction": "interaction interactions concomitant coadministration increase decrease levels",
         "alcohol": "alcohol alcoholic drink drinking beverages ethanol",
+        "missed_dose": "miss missed dose remember next skip forget",
         "warning": "warning warnings risk serious monitor caution",
         "mechanism": "mechanism action inhibits receptor binds acts",
         "overdose": "overdosage overdose toxicity symptoms treatment",

@@ -36,7 +36,7 @@ from app.answer.question import (
     words_as_written,
 )
 from app.answer.relevance import INTENT_CUES, RelevanceModel, focus_idf
-from app.index.drugs import FORM_WORDS, DrugLexicon, name_parts
+from app.index.drugs import EVERYDAY_ZIPF, FORM_WORDS, DrugLexicon, english_zipf, name_parts
 from app.index.lexical import LexicalStore, analyze
 from app.schema import Audience, Hit, Passage, SectionKey
 from app.settings import AnswerSettings
@@ -80,6 +80,8 @@ _NAME_STEMS = frozenset(t for w in FORM_WORDS for t in analyze(w))
 # What a guideline or research passage must mention to answer a question about a drug that asks for one of
 # these: a side-effect question is not answered by an abstract that only names the drug ("common metabolites
 # … of sertraline"). Label passages are the drug's own sections, matched to the intent by section instead.
+# How a label says what to do after a missed dose.
+MISSED_DOSE = frozenset(analyze("miss missed forget forgot forgotten skip skipped"))
 INTENT_EVIDENCE: dict[str, frozenset[str]] = {
     intent: frozenset(analyze(words))
     for intent, words in {
@@ -88,6 +90,7 @@ INTENT_EVIDENCE: dict[str, frozenset[str]] = {
         "interaction": "interaction interactions interact concomitant coadministration coadministered",
         "alcohol": "alcohol alcoholic ethanol drinking beverages",
         "overdose": "overdose overdosage overdoses toxicity poisoning antidote reversal intoxication",
+        "missed_dose": "miss missed missing forgot forgotten skipped adherence",
         "pregnancy": "pregnancy pregnant fetal fetus lactation breastfeeding milk",
         # Who should not take a drug is said as such: "Warfarin is a commonly used anticoagulant" does not
         # answer what its contraindications are. (Not the warning intent: its cue "risk" also reads a
@@ -133,7 +136,14 @@ class Selector:
         typos = {t for w in misspelt for t in analyze(w)}
         focus = [t for t in q.focus if not t.isdigit() and t not in typos]
         missing = {
-            t for t in focus if len(t) >= 4 and self.lexical.doc_freq(t) == 0 and not self._misspelt(t)
+            t
+            for t in focus
+            if len(t) >= 4
+            and self.lexical.doc_freq(t) == 0
+            and not self._misspelt(t)
+            # an everyday word the sources never use is not what the question is about ("I forgot to take my
+            # warfarin yesterday")
+            and not any(english_zipf(w.lower()) >= EVERYDAY_ZIPF for w in words_as_written(q.text, {t}))
         }
         if not missing:
             return []
@@ -167,6 +177,11 @@ class Selector:
         """The hits a section may answer from, each with the P(answers) the threshold is compared with,
         in retrieval order (needs a model)."""
         assert self.model is not None
+        if key == "fda_label" and "missed_dose" in q.intents and q.drugs:
+            # What to do after a missed dose is said in those words ("If you miss a dose of COUMADIN, call
+            # your healthcare provider."), in the drug's own dosing or patient sections: retrieved or read
+            # from the store, such a chunk answers; the dosing around it does not.
+            return self._missed_dose(q, hits)
         if key == "fda_label" and q.intent_sections and self.settings.label_intent_sections:
             # The label section answers what was asked: when the drug's label sections that answer the
             # question's intent (dose → Dosage and Administration…) were retrieved, the answer comes from
@@ -289,6 +304,30 @@ class Selector:
         if self._asked_sections(q, own):
             return []
         return list(dict.fromkeys(h.passage.section for h in own if h.passage.section))
+
+    def _missed_dose(self, q: QuestionInfo, hits: Sequence[Hit]) -> list[tuple[float, Hit]]:
+        """The chunks of the asked drug's labels (retrieved, or read from the store for the retrieved labels'
+        sections of the intent) that say what to do about a missed dose, at the section's threshold at least;
+        every other hit at 0."""
+        least = threshold(self.settings, "fda_label")
+        says = [h for h in hits if h.drug_match and MISSED_DOSE & set(analyze(h.passage.text))]
+        if not says and self.label is not None:
+            labels = dict.fromkeys(
+                prefix for h in hits if h.drug_match and (prefix := label_prefix(h.passage)) is not None
+            )
+            seen = {h.passage.id for h in hits}
+            says = [
+                Hit(passage=p, score=0.0, drug_match=True)
+                for prefix in list(labels)[:LABELS_FETCHED]
+                for p in self.label(prefix)
+                if p.id not in seen
+                and in_sections(p.section, q.intent_sections)
+                and MISSED_DOSE & set(analyze(p.text))
+            ][:FETCHED_CHUNKS]
+        if not says:
+            return [(0.0, h) for h in hits]
+        probs = self.model.score("fda_label", q, says, {}) if self.model is not None else [least] * len(says)
+        return [(max(p, least), h) for p, h in zip(probs, says, strict=True)]
 
     def _asked_sections(self, q: QuestionInfo, hits: Sequence[Hit]) -> list[Hit]:
         """The chunks of the asked drug's labels' sections for what is asked, from the store, when retrieval

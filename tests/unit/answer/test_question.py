@@ -141,6 +141,19 @@ def test_an_antidote_is_asked_of_the_overdose_section() -> None:
     assert q.focus == ["warfarin"]  # asks nothing more than the drug's overdosage section says
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What should I do if I miss a dose of levothyroxine?",
+        "I forgot to take my warfarin yesterday",
+        "what happens if i skipped a pill of my birth control",
+    ],
+)
+def test_a_missed_dose(question: str) -> None:
+    assert "missed_dose" in analyse_question(question).intents
+    assert "missed_dose" not in analyse_question("Does metformin cause vitamin B12 deficiency?").intents
+
+
 def test_two_drugs_taken_together_ask_how_they_interact() -> None:
     both = analyse_question("can i take metamucil with ciprofloxacin?", drugs=["psyllium", "ciprofloxacin"])
     assert both.intents == ["interaction"]

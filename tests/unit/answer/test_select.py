@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from app.answer.question import QuestionInfo, analyse_question
 from app.answer.relevance import RelevanceModel
 from app.answer.select import Selector, asked_names, label_prefix, other_ingredients
 from app.corpus.chunker import split_sentences
 from app.index.drugs import DrugLexicon
+from app.index.lexical import LexicalDoc, TantivyStore
 from app.schema import Hit, Passage, SectionKey, Span
 from app.settings import AnswerSettings
 
@@ -549,3 +551,40 @@ def test_an_overdose_question_needs_research_that_speaks_of_overdose() -> None:
     scored = dict((h.passage.id, p) for p, h in selector.scored("research", q, [design, reversal], {}))
     assert scored["pmid:5#0"] == 0.0
     assert scored["pmid:6#0"] > 0.0
+
+
+def test_a_missed_dose_is_answered_by_the_chunk_that_says_what_to_do_read_from_the_store_if_need_be() -> None:
+    # "I forgot to take my warfarin yesterday, what should I do?" retrieved the drug's patient counselling
+    # chunks, none of which says it; its Medication Guide does.
+    counselling = _label(
+        "label:w:patient-counseling-information#0",
+        "Advise the patient to read the FDA-approved patient labeling.",
+        0,
+        drug="warfarin",
+        section="Patient Counseling Information",
+    )
+    guide = _label(
+        "label:w:medication-guide#5",
+        "If you miss a dose of warfarin sodium tablets, call your healthcare provider.",
+        9,
+        drug="warfarin",
+        section="Medication Guide",
+    )
+    q = analyse_question("I forgot to take my warfarin yesterday, what should I do?", drugs=["warfarin"])
+    assert q.intents == ["missed_dose"]
+    selector = Selector(AnswerSettings(), RelevanceModel.load(), label=_label_store(counselling, guide))
+    chosen = selector.select("fda_label", q, [counselling], {})
+    assert [h.passage.id for h in chosen] == [guide.passage.id]
+    # nothing says it: the section does not answer with the dosing around it
+    bare = Selector(AnswerSettings(), RelevanceModel.load(), label=_label_store(counselling))
+    assert bare.select("fda_label", q, [counselling], {}) == []
+
+
+def test_an_everyday_word_no_passage_uses_is_not_what_a_question_is_about(tmp_path: Path) -> None:
+    text = "Warfarin sodium tablets: if you miss a dose, call your provider."
+    store = TantivyStore.build(tmp_path / "lexical", [LexicalDoc(row=0, source_type="fda_label", text=text)])
+    selector = Selector(AnswerSettings(), RelevanceModel.load(), lexical=store)
+    q = analyse_question("I forgot to take my warfarin yesterday, what should I do?", drugs=["warfarin"])
+    assert selector.absent(q) == []
+    unknown = analyse_question("What is trelavoxin used for?")
+    assert selector.absent(unknown) == ["trelavoxin"]
