@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from app.answer.draft import DraftSection, DraftStatement
+from app.answer.focus import class_markers
 from app.answer.grounding import ITEM_START, list_parts
 from app.answer.question import (
     ANIMALS,
@@ -445,9 +446,24 @@ class ExtractiveComposer:
             own = {h.passage.id: set(analyze(h.passage.drug or h.passage.title or "")) for h in qualified}
             asked_drugs = {w for d in q.drugs for w in analyze(d)}
             partners = {c.key: asked_drugs - own.get(c.key, set()) for c in candidates}
-            naming = [c for c in candidates if not partners[c.key] or partners[c.key] & c.terms]
+            # the other drug named by its class ("NSAIDs" on lisinopril's label, for ibuprofen)
+            markers = {
+                d: class_markers(d) for d in q.drugs if not set(analyze(d)) <= set().union(*own.values())
+            }
+            classes = [m for ms in markers.values() for m in ms]
+
+            def names_class(terms: set[str]) -> bool:
+                return any(m <= terms for m in classes)
+
+            naming = [
+                c
+                for c in candidates
+                if not partners[c.key] or partners[c.key] & c.terms or names_class(c.terms)
+            ]
             missing = partners[candidates[0].key] if candidates and not naming else set()
-            if missing and not any(missing & set(analyze(h.passage.text)) for h in qualified):
+            if missing and not any(
+                missing & (terms := set(analyze(h.passage.text))) or names_class(terms) for h in qualified
+            ):
                 words = words_as_written(q.text, missing)
                 partner = " or ".join(f"“{w}”" for w in words) or "the other drug"
                 context = []

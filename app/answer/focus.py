@@ -52,6 +52,40 @@ ALIASES: dict[str, str] = {
     "ciclosporin": "cyclosporine",
 }
 
+# How a label names a drug's class where it does not name the drug ("Non-Steroidal Anti-Inflammatory Agents"
+# in lisinopril's Drug Interactions, for "Can I take ibuprofen with lisinopril?"): the class's member stems
+# (USAN suffixes) or names → the stem sets a sentence naming the class holds (one set whole is enough).
+_NSAID = ("nsaid", "nonsteroid", "non steroid anti inflammatori")
+_CLASS_OF_MEMBER: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
+    # (suffixes, names, markers)
+    (("profen", "fenac", "coxib", "oxicam"),
+     ("naproxen", "aspirin", "indomethacin", "ketorolac", "etodolac", "nabumetone", "sulindac", "diflunisal"),
+     _NSAID),
+    (("pril",), (), ("ace inhibitor", "angiotensin convert")),
+    (("sartan",), (), ("angiotensin receptor blocker", "arb")),
+    (("vastatin",), (), ("statin", "hmg coa")),
+    (("olol",), (), ("beta blocker", "beta adrenerg block")),
+    (("prazole",), (), ("proton pump", "ppi")),
+    (("floxacin",), (), ("fluoroquinolon", "quinolon")),
+    (("azepam", "azolam"), (), ("benzodiazepin",)),
+    (("xaban", "gatran"), ("warfarin", "heparin"), ("anticoagul",)),
+    ((), ("sertraline", "fluoxetine", "paroxetine", "citalopram", "escitalopram", "fluvoxamine"),
+     ("ssri", "serotonin reuptak")),
+)  # fmt: skip
+
+
+def class_markers(drug_key: str) -> list[frozenset[str]]:
+    """The stem sets that name ``drug_key``'s class in a label sentence ("nsaid" for ibuprofen); none when the
+    drug is of no class listed here."""
+    word = drug_key.lower()
+    return [
+        frozenset(marker.split())
+        for suffixes, names, markers in _CLASS_OF_MEMBER
+        if word in names or word.endswith(suffixes)
+        for marker in markers
+    ]
+
+
 # Drug classes whose members share a USAN stem: the class word → the stem. Members are the lexicon's keys
 # that end in it. Classes without a shared stem (SSRIs, antipsychotics) are not resolved: the corpus does
 # not carry the labels' established pharmacologic class.

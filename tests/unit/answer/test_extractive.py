@@ -684,3 +684,21 @@ def test_a_guideline_answers_a_drugs_onset_or_overdose_only_with_sentences_that_
         "preferred when rapid reversal may be needed (e.g., pending surgery, high bleeding risk)."
     )
     assert _composer().compose_section("guidelines", antidote, [other_drug]).abstained
+
+
+def test_the_other_drug_of_an_interaction_question_may_be_named_by_its_class() -> None:
+    # "Can I take ibuprofen with lisinopril?": lisinopril's label speaks of NSAIDs, never of ibuprofen
+    text = (
+        "Other Agents: Lisinopril has been used concomitantly with nitrates and/or digoxin without "
+        "evidence of clinically significant adverse interactions. The antihypertensive effect of ACE "
+        "inhibitors, including lisinopril, may be attenuated by NSAIDs. Monitor renal function "
+        "periodically in patients receiving lisinopril and NSAID therapy."
+    )
+    hit = _drug_label_hit("Lisinopril", "Drug Interactions", text, relevance=0.85)
+    q = analyse_question("Can I take ibuprofen with lisinopril?", drugs=["ibuprofen", "lisinopril"])
+    section = _composer().compose_section("fda_label", q, [hit])
+    assert not section.abstained
+    assert all("NSAID" in s.text for s in section.statements)
+    # a drug of no class the label names: the section says which drug no passage names
+    other = analyse_question("Can I take tramadol with lisinopril?", drugs=["tramadol", "lisinopril"])
+    assert _composer().compose_section("fda_label", other, [hit]).abstained

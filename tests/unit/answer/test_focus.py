@@ -278,3 +278,12 @@ def test_a_chunk_of_an_abstract_that_names_the_drugs_is_about_them() -> None:
     drugs = ["indacaterol", "tiotropium"]
     assert [h.passage.id for h in about_drugs(hits, drugs, lex)] == ["pmid:1#0"]
     assert [h.passage.id for h in about_drugs(hits, drugs, lex, record_text)] == ["pmid:1#0", "pmid:1#1"]
+
+
+def test_a_drugs_class_markers() -> None:
+    from app.answer.focus import class_markers
+
+    assert frozenset({"nsaid"}) in class_markers("ibuprofen")
+    assert frozenset({"nsaid"}) in class_markers("naproxen")
+    assert frozenset({"ace", "inhibitor"}) in class_markers("lisinopril")
+    assert class_markers("tramadol") == []
