@@ -108,6 +108,10 @@ INTENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"\bempty stomach\b",
             r"\bcrush",
             r"\bchew",
+            r"\bsplit",
+            r"\b(cut|break|halve)\b.{0,30}\bin (half|two)\b",
+            r"\b(cut|break|halve) (the |my |a )?(pills?|tablets?)\b",
+            r"\bopen\b.{0,25}\bcapsules?\b",
             r"\binject",
             r"\bmissed? (a )?dose\b",
             # "How do I switch from warfarin to apixaban?": the label says how under Dosage and Administration

@@ -23,6 +23,7 @@ context. ``"floor"`` is the earlier rule: hits whose cosine reaches
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -82,6 +83,18 @@ _NAME_STEMS = frozenset(t for w in FORM_WORDS for t in analyze(w))
 # … of sertraline"). Label passages are the drug's own sections, matched to the intent by section instead.
 # How a label says what to do after a missed dose.
 MISSED_DOSE = frozenset(analyze("miss missed forget forgot forgotten skip skipped"))
+# Whether a tablet may be crushed, chewed, split or a capsule opened is said in these words ("Swallow whole;
+# do not crush or chew"). Not "break" ("mucosal breaks") nor "divided" ("given in two divided doses"): a
+# label that speaks of breaking or dividing a tablet also says whether to crush or chew it.
+_WHOLE_ASKED = re.compile(r"\b(crush|chew|split|cut|halve|break|open)(es|ed|ing|s)?\b", re.IGNORECASE)
+WHOLE_SAID = frozenset(analyze("crush crushed chew chewed split halve swallow whole opened sprinkle"))
+
+
+def asks_whole(q: QuestionInfo) -> bool:
+    """Does the question ask whether the product may be crushed, chewed, split or opened?"""
+    return "administration" in q.intents and bool(_WHOLE_ASKED.search(q.text))
+
+
 INTENT_EVIDENCE: dict[str, frozenset[str]] = {
     intent: frozenset(analyze(words))
     for intent, words in {
@@ -177,11 +190,12 @@ class Selector:
         """The hits a section may answer from, each with the P(answers) the threshold is compared with,
         in retrieval order (needs a model)."""
         assert self.model is not None
-        if key == "fda_label" and "missed_dose" in q.intents and q.drugs:
-            # What to do after a missed dose is said in those words ("If you miss a dose of COUMADIN, call
-            # your healthcare provider."), in the drug's own dosing or patient sections: retrieved or read
-            # from the store, such a chunk answers; the dosing around it does not.
-            return self._missed_dose(q, hits)
+        if key == "fda_label" and q.drugs and ("missed_dose" in q.intents or asks_whole(q)):
+            # What to do after a missed dose, or whether a tablet may be crushed, is said in those words ("If
+            # you miss a dose of COUMADIN, call your healthcare provider."; "do not crush or chew the whole or
+            # half tablet"), in the drug's own dosing or patient sections: retrieved or read from the store,
+            # such a chunk answers; the dosing around it does not.
+            return self._said_in_words(q, hits, MISSED_DOSE if "missed_dose" in q.intents else WHOLE_SAID)
         if key == "fda_label" and q.intent_sections and self.settings.label_intent_sections:
             # The label section answers what was asked: when the drug's label sections that answer the
             # question's intent (dose → Dosage and Administration…) were retrieved, the answer comes from
@@ -305,12 +319,14 @@ class Selector:
             return []
         return list(dict.fromkeys(h.passage.section for h in own if h.passage.section))
 
-    def _missed_dose(self, q: QuestionInfo, hits: Sequence[Hit]) -> list[tuple[float, Hit]]:
+    def _said_in_words(
+        self, q: QuestionInfo, hits: Sequence[Hit], words: frozenset[str]
+    ) -> list[tuple[float, Hit]]:
         """The chunks of the asked drug's labels (retrieved, or read from the store for the retrieved labels'
-        sections of the intent) that say what to do about a missed dose, at the section's threshold at least;
-        every other hit at 0."""
+        sections of the intent) that say ``words``, at the section's threshold at least; every other hit at
+        0."""
         least = threshold(self.settings, "fda_label")
-        says = [h for h in hits if h.drug_match and MISSED_DOSE & set(analyze(h.passage.text))]
+        says = [h for h in hits if h.drug_match and words & set(analyze(h.passage.text))]
         if not says and self.label is not None:
             labels = dict.fromkeys(
                 prefix for h in hits if h.drug_match and (prefix := label_prefix(h.passage)) is not None
@@ -322,7 +338,7 @@ class Selector:
                 for p in self.label(prefix)
                 if p.id not in seen
                 and in_sections(p.section, q.intent_sections)
-                and MISSED_DOSE & set(analyze(p.text))
+                and words & set(analyze(p.text))
             ][:FETCHED_CHUNKS]
         if not says:
             return [(0.0, h) for h in hits]

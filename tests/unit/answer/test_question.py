@@ -142,6 +142,23 @@ def test_an_antidote_is_asked_of_the_overdose_section() -> None:
 
 
 @pytest.mark.parametrize(
+    ("question", "administration"),
+    [
+        ("Can you split sertraline tablets?", True),
+        ("can i cut my lisinopril pill in half", True),
+        ("Can I open omeprazole capsules?", True),
+        ("Can I crush metoprolol tablets?", True),
+        ("how to cut down on smoking", False),
+        ("Is an open-label trial of a break in therapy useful?", False),
+    ],
+)
+def test_crushing_splitting_or_opening_a_product_asks_how_to_take_it(
+    question: str, administration: bool
+) -> None:
+    assert ("administration" in analyse_question(question).intents) is administration
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "What should I do if I miss a dose of levothyroxine?",

@@ -588,3 +588,25 @@ def test_an_everyday_word_no_passage_uses_is_not_what_a_question_is_about(tmp_pa
     assert selector.absent(q) == []
     unknown = analyse_question("What is trelavoxin used for?")
     assert selector.absent(unknown) == ["trelavoxin"]
+
+
+def test_whether_a_tablet_may_be_crushed_is_answered_by_the_chunk_that_says_so() -> None:
+    dosing = _label(
+        "label:m:dosage-and-administration#0",
+        "Hypertension: Recommended starting dosage is 100 mg daily, in single or divided doses.",
+        0,
+        drug="metoprolol",
+    )
+    says = _label(
+        "label:m:dosage-and-administration#2",
+        "Metoprolol succinate extended-release tablets are scored and can be divided; however, do not crush "
+        "or chew the whole or half tablet.",
+        9,
+        drug="metoprolol",
+    )
+    q = analyse_question("Can I crush metoprolol tablets?", drugs=["metoprolol"])
+    selector = Selector(AnswerSettings(), RelevanceModel.load(), label=_label_store(dosing, says))
+    assert [h.passage.id for h in selector.select("fda_label", q, [dosing], {})] == [says.passage.id]
+    # "divided doses" does not say it
+    bare = Selector(AnswerSettings(), RelevanceModel.load(), label=_label_store(dosing))
+    assert bare.select("fda_label", q, [dosing], {}) == []
