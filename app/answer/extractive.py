@@ -277,8 +277,8 @@ def _question_or_markup(text: str) -> bool:
 def is_clean(text: str, *, listed: bool = False) -> bool:
     """Whether a quotable sentence reads as a statement: not a question, heading, table row, markup, label
     numbering or a fragment cut mid-word (a snippet that starts or ends inside a sentence). ``listed``: the
-    text was a bulleted list item in its passage, which may start in lower case ("do not exceed 6 tablets in
-    24 hours")."""
+    text is a list item in its passage (``_is_item``), which may start in lower case ("do not exceed 6 tablets
+    in 24 hours")."""
     words = text.split()
     if not words or _question_or_markup(text) or "#" in text[:3]:
         return False
@@ -453,10 +453,8 @@ class ExtractiveComposer:
             asked_drugs = {w for d in q.drugs for w in analyze(d)}
             partners = {c.key: asked_drugs - own.get(c.key, set()) for c in candidates}
             # the other drug named by its class ("NSAIDs" on lisinopril's label, for ibuprofen)
-            markers = {
-                d: class_markers(d) for d in q.drugs if not set(analyze(d)) <= set().union(*own.values())
-            }
-            classes = [m for ms in markers.values() for m in ms]
+            own_words = set().union(*own.values())
+            classes = [m for d in q.drugs if not set(analyze(d)) <= own_words for m in class_markers(d)]
 
             def names_class(terms: set[str]) -> bool:
                 return any(m <= terms for m in classes)

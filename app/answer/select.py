@@ -78,9 +78,6 @@ FETCHED_CHUNKS = 10
 # none of them, the label section abstains instead of quoting another section (``Selector.scored``).
 SECTION_ONLY_INTENTS = frozenset({"adverse", "pharmacokinetics"})
 _NAME_STEMS = frozenset(t for w in FORM_WORDS for t in analyze(w))
-# What a guideline or research passage must mention to answer a question about a drug that asks for one of
-# these: a side-effect question is not answered by an abstract that only names the drug ("common metabolites
-# … of sertraline"). Label passages are the drug's own sections, matched to the intent by section instead.
 # How a label says what to do after a missed dose.
 MISSED_DOSE = frozenset(analyze("miss missed forget forgot forgotten skip skipped"))
 # Whether a tablet may be crushed, chewed, split or a capsule opened is said in these words ("Swallow whole;
@@ -95,6 +92,9 @@ def asks_whole(q: QuestionInfo) -> bool:
     return "administration" in q.intents and bool(_WHOLE_ASKED.search(q.text))
 
 
+# What a guideline or research passage must mention to answer a question about a drug that asks for one of
+# these: a side-effect question is not answered by an abstract that only names the drug ("common metabolites
+# … of sertraline"). Label passages are the drug's own sections, matched to the intent by section instead.
 INTENT_EVIDENCE: dict[str, frozenset[str]] = {
     intent: frozenset(analyze(words))
     for intent, words in {
@@ -322,9 +322,9 @@ class Selector:
     def _said_in_words(
         self, q: QuestionInfo, hits: Sequence[Hit], words: frozenset[str]
     ) -> list[tuple[float, Hit]]:
-        """The chunks of the asked drug's labels (retrieved, or read from the store for the retrieved labels'
-        sections of the intent) that say ``words``, at the section's threshold at least; every other hit at
-        0."""
+        """The chunks of the asked drug's labels that say ``words`` (retrieved, or else read from the store
+        for the retrieved labels' sections of the intent), each at the section's threshold at least; when none
+        does, every hit at 0."""
         least = threshold(self.settings, "fda_label")
         says = [h for h in hits if h.drug_match and words & set(analyze(h.passage.text))]
         if not says and self.label is not None:
@@ -342,7 +342,8 @@ class Selector:
             ][:FETCHED_CHUNKS]
         if not says:
             return [(0.0, h) for h in hits]
-        probs = self.model.score("fda_label", q, says, {}) if self.model is not None else [least] * len(says)
+        assert self.model is not None
+        probs = self.model.score("fda_label", q, says, {})
         return [(max(p, least), h) for p, h in zip(probs, says, strict=True)]
 
     def _asked_sections(self, q: QuestionInfo, hits: Sequence[Hit]) -> list[Hit]:
