@@ -29,7 +29,7 @@ from app.answer.generative import GenerativeComposer
 from app.answer.guard import Guard, GuardPolicy
 from app.answer.question import FORM_NAMES, QuestionInfo, analyse_question
 from app.answer.relevance import RelevanceModel
-from app.answer.select import Selector, form_fits
+from app.answer.select import Selector, asks_whole, form_fits
 from app.conversation import ConversationStore
 from app.index.drugs import DrugLexicon
 from app.index.search_index import SearchIndex
@@ -260,7 +260,9 @@ class AnswerEngine:
         done: list[Section] = []
         # A label section left without evidence because its passages are for another dosage form says so.
         why_not: dict[SectionKey, str | None] = {
-            k: self._other_forms(q, retrieved[k]) or self._other_sections(q, retrieved[k])
+            k: self._other_forms(q, retrieved[k])
+            or self._other_sections(q, retrieved[k])
+            or self._not_said(q, retrieved[k])
             for k in keys
             if k == "fda_label" and not evidence[k]
         }
@@ -361,6 +363,16 @@ class AnswerEngine:
             asked=" or ".join(FORM_NAMES[f] for f in sorted(q.forms)),
         )
 
+    def _not_said(self, q: QuestionInfo, hits: Sequence[Hit]) -> str | None:
+        """Why the label section cannot answer a question asked in words of its own (a missed dose, alcohol,
+        crushing a tablet) when the drug's label passages were found and none says it; None otherwise."""
+        asked = next((what for intent, what in NOT_SAID.items() if intent in q.intents), None)
+        if asks_whole(q):
+            asked = "whether it may be crushed, chewed, split or opened"
+        if asked is None or not q.drugs or not any(h.drug_match for h in hits):
+            return None
+        return self._messages["fda_label_not_said"].format(drug=" and ".join(q.drugs), asked=asked)
+
     def _other_sections(self, q: QuestionInfo, hits: Sequence[Hit]) -> str | None:
         """Why the label section cannot answer a side-effect question when the drug's label passages in the
         index are all from other sections (tramadol's dosing, description and how it is supplied)."""
@@ -399,6 +411,8 @@ class AnswerEngine:
 
 # How the abstaining label section names what a question asks for that the drug's label passages lack.
 SECTION_NOUNS_ASKED = {"adverse": "adverse reactions or warnings", "pharmacokinetics": "pharmacokinetics"}
+# … and what a question asks in words of its own that none of them says.
+NOT_SAID = {"missed_dose": "what to do after a missed dose", "alcohol": "anything about alcohol"}
 
 
 def _ms(t: float) -> float:

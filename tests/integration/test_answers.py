@@ -135,6 +135,15 @@ def test_label_section_says_so_when_its_passages_are_for_another_dosage_form(eng
     assert not tablets.abstained
 
 
+def test_label_section_says_what_its_passages_do_not_say(engine: AnswerEngine) -> None:
+    # The fixture's atorvastatin label never says whether its tablets may be crushed.
+    label = engine.ask("Can I crush atorvastatin tablets?").section("fda_label")
+    assert label.abstained
+    assert label.statements == []
+    assert "do not say whether it may be crushed, chewed, split or opened" in (label.message or "")
+    assert "atorvastatin" in (label.message or "")
+
+
 def test_patient_audience_keeps_the_same_evidence_standard(engine: AnswerEngine) -> None:
     answer = engine.ask("What are the side effects of sertraline?", audience="patient")
     assert answer.audience == "patient"
