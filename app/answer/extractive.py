@@ -27,7 +27,7 @@ from app.answer.question import (
     words_as_written,
 )
 from app.answer.relevance import INTENT_CUES, phrase_coverage
-from app.answer.select import INTENT_EVIDENCE, MISSED_DOSE, WHOLE_SAID, asks_whole
+from app.answer.select import INTENT_EVIDENCE, said_in_words
 from app.index.lexical import analyze
 from app.schema import SECTION_NOUNS, SECTION_SOURCE, Audience, Hit, SectionKey
 from app.settings import AnswerSettings
@@ -408,15 +408,10 @@ class ExtractiveComposer:
             # says it, the section's other sentences ("Each capsule contains: 500 mg amoxicillin", "Use
             # safety closures when dispensing") are not the answer.
             candidates = [c for c in candidates if c.features["cue"] > 0] or candidates
-        if asks_whole(q):
-            # Whether a tablet may be crushed, chewed or split is said in those words ("Swallow whole; do not
-            # crush or chew"); how often to take it ("regularly … with meals") does not say it.
-            candidates = [c for c in candidates if c.terms & WHOLE_SAID]
-            if not candidates:
-                return DraftSection(key=key, abstained=True, message=self.messages.get(key))
-        if "missed_dose" in q.intents:
-            # what to do after a missed dose is said in those words; the dosing around it does not say it
-            candidates = [c for c in candidates if c.terms & MISSED_DOSE]
+        for asked_words in said_in_words(q):
+            # What to do after a missed dose, or whether a tablet may be crushed, is said in those words
+            # ("Swallow whole; do not crush or chew"); the dosing around it ("… with meals") does not say it.
+            candidates = [c for c in candidates if c.terms & asked_words]
             if not candidates:
                 return DraftSection(key=key, abstained=True, message=self.messages.get(key))
         said = {t for intent in q.intents for t in SAID_OF.get(intent, ())}

@@ -92,6 +92,16 @@ def asks_whole(q: QuestionInfo) -> bool:
     return "administration" in q.intents and bool(_WHOLE_ASKED.search(q.text))
 
 
+def said_in_words(q: QuestionInfo) -> list[frozenset[str]]:
+    """The words an answer to the question must say, one set per thing asked in words of its own (a missed
+    dose, crushing a tablet), missed dose first; empty for any other question."""
+    return [
+        words
+        for asked, words in (("missed_dose" in q.intents, MISSED_DOSE), (asks_whole(q), WHOLE_SAID))
+        if asked
+    ]
+
+
 # What a guideline or research passage must mention to answer a question about a drug that asks for one of
 # these: a side-effect question is not answered by an abstract that only names the drug ("common metabolites
 # … of sertraline"). Label passages are the drug's own sections, matched to the intent by section instead.
@@ -190,12 +200,12 @@ class Selector:
         """The hits a section may answer from, each with the P(answers) the threshold is compared with,
         in retrieval order (needs a model)."""
         assert self.model is not None
-        if key == "fda_label" and q.drugs and ("missed_dose" in q.intents or asks_whole(q)):
+        if key == "fda_label" and q.drugs and (words := said_in_words(q)):
             # What to do after a missed dose, or whether a tablet may be crushed, is said in those words ("If
             # you miss a dose of COUMADIN, call your healthcare provider."; "do not crush or chew the whole or
             # half tablet"), in the drug's own dosing or patient sections: retrieved or read from the store,
             # such a chunk answers; the dosing around it does not.
-            return self._said_in_words(q, hits, MISSED_DOSE if "missed_dose" in q.intents else WHOLE_SAID)
+            return self._said_in_words(q, hits, words[0])
         if key == "fda_label" and q.intent_sections and self.settings.label_intent_sections:
             # The label section answers what was asked: when the drug's label sections that answer the
             # question's intent (dose → Dosage and Administration…) were retrieved, the answer comes from
@@ -327,19 +337,11 @@ class Selector:
         does, every hit at 0."""
         least = threshold(self.settings, "fda_label")
         says = [h for h in hits if h.drug_match and words & set(analyze(h.passage.text))]
-        if not says and self.label is not None:
-            labels = dict.fromkeys(
-                prefix for h in hits if h.drug_match and (prefix := label_prefix(h.passage)) is not None
-            )
+        if not says:
             seen = {h.passage.id for h in hits}
-            says = [
-                Hit(passage=p, score=0.0, drug_match=True)
-                for prefix in list(labels)[:LABELS_FETCHED]
-                for p in self.label(prefix)
-                if p.id not in seen
-                and in_sections(p.section, q.intent_sections)
-                and words & set(analyze(p.text))
-            ][:FETCHED_CHUNKS]
+            says = self._intent_chunks(
+                q, hits, lambda p: p.id not in seen and bool(words & set(analyze(p.text)))
+            )
         if not says:
             return [(0.0, h) for h in hits]
         assert self.model is not None
@@ -356,20 +358,28 @@ class Selector:
         form words aside ("bupropion hcl"): "i take lorazepam, my eyes are blurry, if i stop taking it …" is
         not answered by the dosing of Dosage and Administration. The chunks have no retrieval scores, so the
         model weighs them by what they say."""
+        drug_words = {w for d in q.drugs for w in analyze(d)}
+        # the words that say what is asked ("half-life", "eliminated") are the section's, not the focus
+        asking = {t for intent in q.intents for t in INTENT_CUES.get(intent, ())}
+        rest = set(q.focus) - drug_words - _NAME_STEMS - asking
+        return self._intent_chunks(q, hits, lambda p: rest <= set(analyze(f"{p.title or ''} {p.text}")))
+
+    def _intent_chunks(
+        self, q: QuestionInfo, hits: Sequence[Hit], holds: Callable[[Passage], bool]
+    ) -> list[Hit]:
+        """Read from the store: the chunks in the sections of the question's intent, of the labels of the
+        retrieved hits of the drug (``LABELS_FETCHED`` at most, in retrieval order), that ``holds`` accepts;
+        ``FETCHED_CHUNKS`` at most. None without a store."""
         if self.label is None:
             return []
         labels = dict.fromkeys(
             prefix for h in hits if h.drug_match and (prefix := label_prefix(h.passage)) is not None
         )
-        drug_words = {w for d in q.drugs for w in analyze(d)}
-        # the words that say what is asked ("half-life", "eliminated") are the section's, not the focus
-        asking = {t for intent in q.intents for t in INTENT_CUES.get(intent, ())}
-        rest = set(q.focus) - drug_words - _NAME_STEMS - asking
         found = [
             Hit(passage=p, score=0.0, drug_match=True)
             for prefix in list(labels)[:LABELS_FETCHED]
             for p in self.label(prefix)
-            if in_sections(p.section, q.intent_sections) and rest <= set(analyze(f"{p.title or ''} {p.text}"))
+            if in_sections(p.section, q.intent_sections) and holds(p)
         ]
         return found[:FETCHED_CHUNKS]
 
